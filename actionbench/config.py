@@ -1,0 +1,306 @@
+"""From YAML files to validated `ExperimentSpec`s: loading, `base:` inheritance, `matrix:`
+expansion, `--set` overrides, validation and stable ids.
+
+Nothing downstream reads raw YAML: every error a user can make in a config is raised here as
+a `ConfigError` naming the file, the dotted field, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import UserError, did_you_mean, unknown_name_message
+from .schema import ExperimentSpec, section_model
+
+BASE_KEY = "base"
+MATRIX_KEY = "matrix"
+FIELDS_OUTSIDE_ID = {"description": True, "paper": True, "data": {"workers"}}
+"""Fields that do not change what a run computes, so editing them keeps the run's id."""
+
+
+class ConfigError(UserError):
+    def __init__(self, source: str, message: str, field: str | None = None):
+        where = f"{source}: field '{field}'" if field else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated spec and where it came from."""
+
+    spec: ExperimentSpec
+    source: str
+
+    @property
+    def id(self) -> str:
+        return experiment_id(self.spec)
+
+
+def experiment_id(spec: ExperimentSpec) -> str:
+    """Readable name plus a short hash of everything that changes the result."""
+    content = spec.model_dump(mode="json", exclude=FIELDS_OUTSIDE_ID)
+    digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{spec.name}-{digest}"
+
+
+# ---------------------------------------------------------------- reading YAML
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, f"cannot read the file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(_yaml_location(source, exc),
+                          f"unsupported YAML tag ({exc.problem}); only plain YAML is accepted") from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(_yaml_location(source, exc), f"YAML syntax error: {problem}") from None
+    if data is None:
+        raise ConfigError(source, "the file is empty; expected a mapping of experiment fields")
+    if not isinstance(data, dict):
+        raise ConfigError(source, f"expected a mapping of experiment fields, got a {type(data).__name__}")
+    return data
+
+
+def _yaml_location(source: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's mapping merged over its `base:` chain (the file wins)."""
+    path = path.resolve()
+    if path in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, path))
+        raise ConfigError(str(_chain[0]), f"cyclic 'base:' chain: {cycle}", field=BASE_KEY)
+    data = read_yaml(path)
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(str(path), f"expected a relative file path, got {base!r}", field=BASE_KEY)
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ConfigError(str(path), f"base file '{base}' not found (looked for {base_path})",
+                          field=BASE_KEY)
+    return deep_merge(load_with_bases(base_path, (*_chain, path)), data)
+
+
+# ---------------------------------------------------------------- dotted paths
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    keys = dotted.split(".")
+    node = data
+    for depth, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            prefix = ".".join(keys[: depth + 1])
+            raise ConfigError(source, f"'{prefix}' is a value, not a section", field=dotted)
+        node = child
+    node[keys[-1]] = value
+
+
+def get_dotted(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for key in dotted.split("."):
+        node = node[key]
+    return node
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`train.epochs=1` -> ('train.epochs', 1); the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError("--set", f"expected KEY=VALUE (e.g. train.epochs=1), got '{text}'")
+    try:
+        return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigError("--set", f"cannot read the value '{raw}'", field=key.strip()) from None
+
+
+def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """Set `key` everywhere: a key the matrix varies is narrowed to the one value, so
+    `--set model.method=tsm` on a method matrix runs just the TSM cells."""
+    matrix = raw.get(MATRIX_KEY)
+    if isinstance(matrix, dict) and key in matrix:
+        matrix[key] = [value]
+    else:
+        set_dotted(raw, key, value, source)
+
+
+# ---------------------------------------------------------------- matrix
+
+
+def expand_matrix(data: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    """One raw mapping per cell of the `matrix:` cross product, each with a derived name."""
+    matrix = data.pop(MATRIX_KEY, None)
+    if matrix is None:
+        return [data]
+    if not isinstance(matrix, dict) or not matrix:
+        raise ConfigError(source, "expected a mapping of dotted field -> list of values",
+                          field=MATRIX_KEY)
+    for key, values in matrix.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(source, f"expected a non-empty list of values, got {values!r}",
+                              field=f"{MATRIX_KEY}.{key}")
+    cells = []
+    for combo in itertools.product(*matrix.values()):
+        cell = copy.deepcopy(data)
+        for key, value in zip(matrix, combo):
+            set_dotted(cell, key, value, source)
+        cell["name"] = _cell_name(str(data.get("name", "")), dict(zip(matrix, combo)), source)
+        cells.append(cell)
+    return cells
+
+
+def _cell_name(name: str, values: dict[str, Any], source: str) -> str:
+    """`name` with `{model.method}`-style placeholders filled in, or suffixed with the values."""
+    if "{" in name:
+        def fill(match: re.Match) -> str:
+            if match.group(1) not in values:
+                raise ConfigError(source, f"placeholder '{{{match.group(1)}}}' is not a matrix "
+                                  f"key; expected one of: {', '.join(values)}", field="name")
+            return str(values[match.group(1)])
+
+        return re.sub(r"\{([\w.]+)\}", fill, name)
+    tokens = [str(value) if isinstance(value, str) else f"{key.split('.')[-1]}{value}"
+              for key, value in values.items()]
+    return "-".join([name, *tokens]) if name else "-".join(tokens)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(raw: dict[str, Any], source: str) -> ExperimentSpec:
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, _describe_validation_error(exc, raw)) from None
+    return check_against_registries(spec, source)
+
+
+def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str:
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            siblings = _field_names_at(ExperimentSpec, error["loc"][:-1])
+            key = error["loc"][-1]
+            lines.append(f"field '{field}': unknown key '{key}'{did_you_mean(key, siblings)}; "
+                         f"expected one of: {', '.join(siblings)}")
+        elif error["type"] == "missing":
+            lines.append(f"field '{field}': required but missing")
+        else:
+            lines.append(f"field '{field}': {error['msg']}; got {error['input']!r}")
+    return "; ".join(lines)
+
+
+def _field_names_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc:
+        model = section_model(model, part)
+    return list(model.model_fields)
+
+
+def check_against_registries(spec: ExperimentSpec, source: str) -> ExperimentSpec:
+    """Names that pydantic cannot know: methods, backbones, datasets and method options."""
+    from .data.catalog import DATASETS
+    from .models.registry import METHODS, accepted_backbones, default_backbone
+
+    model = spec.model
+    if model.method not in METHODS:
+        raise ConfigError(source, unknown_name_message("method", model.method, METHODS),
+                          field="model.method")
+    method = METHODS[model.method]
+    backbone = model.backbone or default_backbone(method)
+    accepted = accepted_backbones(method)
+    if backbone not in accepted:
+        raise ConfigError(source, f"method '{method.name}': "
+                          f"{unknown_name_message('backbone', backbone, accepted)}",
+                          field="model.backbone")
+    if spec.data.dataset not in DATASETS:
+        raise ConfigError(source, unknown_name_message("dataset", spec.data.dataset, DATASETS),
+                          field="data.dataset")
+    if spec.data.frames < method.min_frames:
+        raise ConfigError(source, f"method '{method.name}' needs at least {method.min_frames} "
+                          f"frames, got {spec.data.frames}", field="data.frames")
+    try:
+        options = method.options.model_validate(model.options)
+    except ValidationError as exc:
+        details = "; ".join(_describe_option_error(error, method.options) for error in exc.errors())
+        raise ConfigError(source, f"method '{method.name}': {details}") from None
+    resolved_model = model.model_copy(update={"backbone": backbone,
+                                              "options": options.model_dump(mode="json")})
+    return spec.model_copy(update={"model": resolved_model})
+
+
+def _describe_option_error(error: dict, options: type[BaseModel]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    field = f"field 'model.options.{key}'"
+    if error["type"] == "extra_forbidden":
+        names = list(options.model_fields)
+        expected = f"expected one of: {', '.join(names)}" if names else "this method takes no options"
+        return f"{field}: unknown option '{key}'{did_you_mean(key, names)}; {expected}"
+    return f"{field}: {error['msg']}; got {error['input']!r}"
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def experiment_files(path: Path) -> list[Path]:
+    """A file, or every experiment YAML below a folder (shared `_base` recipes excluded)."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.yaml")
+                      if "_base" not in p.relative_to(path).parts and p.name != "papers.yaml")
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    return [path]
+
+
+def load_file(path: Path, overrides: list[str] = ()) -> list[Experiment]:
+    source = str(path)
+    raw = load_with_bases(path)
+    raw.setdefault("name", path.stem)
+    where = f"{source} (with --set {' '.join(overrides)})" if overrides else source
+    for key, value in map(parse_override, overrides):
+        apply_override(raw, key, value, where)
+    return [Experiment(validate(cell, where), source) for cell in expand_matrix(raw, where)]
+
+
+def load_experiments(paths: list[str | Path], overrides: list[str] = ()) -> list[Experiment]:
+    """Every experiment below `paths`, in order, without duplicate ids."""
+    seen: dict[str, Experiment] = {}
+    for path in paths:
+        for file in experiment_files(Path(path)):
+            for experiment in load_file(file, overrides):
+                seen.setdefault(experiment.id, experiment)
+    if not seen:
+        raise UserError(f"no experiment files found in: {', '.join(map(str, paths))}")
+    return list(seen.values())

@@ -1,0 +1,1 @@
+"""Data: the dataset catalog, annotation lists, sampling, transforms, loaders, synthetic set."""

@@ -1,0 +1,139 @@
+"""Annotation lists: one video per line, in the plain-text formats that TSM and IBM's
+action-recognition-pytorch read, so their published lists work unchanged.
+
+Three layouts, told apart by the column count (which must be the same on every line):
+
+- ``path num_frames label``   (TSM; the first frame is 1)
+- ``path start end label``    (IBM; ``end`` is inclusive)
+- ``path num_frames``         (a test list without labels)
+
+Columns are separated by whitespace, so a path cannot contain spaces. Every problem is
+reported as a `UserError` naming the file, the line and what was expected, because these
+files are written by hand or by conversion scripts and a bad line should not surface as a
+crash deep inside a DataLoader worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..atomic import write_text
+from ..errors import UserError
+
+LAYOUTS: dict[int, str] = {
+    2: "path num_frames",
+    3: "path num_frames label",
+    4: "path start end label",
+}
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    path: str
+    """Frame folder relative to the dataset root (or a video file)."""
+    start: int
+    """Index of the first frame, 1-based as in the list files."""
+    num_frames: int
+    label: int | None
+    """None for test lists without labels."""
+
+
+def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
+    """Parse and validate a whole list up front, so a typo fails before training starts."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: annotation list not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read annotation list ({exc})") from None
+
+    records: list[VideoRecord] = []
+    first: tuple[int, int] | None = None  # (line number, column count) of the first entry
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"{path}:{number}"
+        if first is None:
+            if len(fields) not in LAYOUTS:
+                expected = " or ".join(f"{count} ('{layout}')" for count, layout in LAYOUTS.items())
+                raise UserError(f"{where}: expected {expected} columns, "
+                                f"got {len(fields)}: '{line.strip()}'")
+            first = (number, len(fields))
+        elif len(fields) != first[1]:
+            raise UserError(f"{where}: expected {first[1]} columns '{LAYOUTS[first[1]]}' like "
+                            f"line {first[0]}, got {len(fields)}: '{line.strip()}'")
+        records.append(_parse(fields, where, line.strip(), num_classes))
+
+    if not records:
+        raise UserError(f"{path}: annotation list is empty; expected one video per line as "
+                        f"'{LAYOUTS[3]}', '{LAYOUTS[4]}' or '{LAYOUTS[2]}'")
+    return records
+
+
+def _parse(fields: list[str], where: str, line: str, num_classes: int | None) -> VideoRecord:
+    names = LAYOUTS[len(fields)].split()
+    values: dict[str, int] = {}
+    for name, field in zip(names[1:], fields[1:]):
+        try:
+            values[name] = int(field)
+        except ValueError:
+            raise UserError(f"{where}: {name} must be an integer, "
+                            f"got '{field}': '{line}'") from None
+
+    if "start" in values:
+        start, end = values["start"], values["end"]
+        if start < 0:
+            raise UserError(f"{where}: start must be >= 0, got {start}: '{line}'")
+        if end < start:
+            raise UserError(f"{where}: end must be >= start ({start}), got {end}: '{line}'")
+        num_frames = end - start + 1
+    else:
+        start, num_frames = 1, values["num_frames"]
+        if num_frames < 1:
+            raise UserError(f"{where}: num_frames must be >= 1, got {num_frames}: '{line}'")
+
+    label = values.get("label")
+    if label is not None and (label < 0 or (num_classes is not None and label >= num_classes)):
+        expected = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
+        raise UserError(f"{where}: label must be {expected}, got {label}: '{line}'")
+    return VideoRecord(fields[0], start, num_frames, label)
+
+
+def write_list(path: Path, records: list[VideoRecord],
+               fmt: Literal["num_frames", "start_end"] = "num_frames") -> None:
+    """Write a list that `read_list` reads back to the same records, or refuse.
+
+    A record the format cannot represent is a programming error (ValueError), not something to
+    paper over: a ``num_frames`` list cannot say where a video starts, a ``start_end`` list
+    needs labels, and one file cannot mix labelled and unlabelled videos.
+    """
+    if not records:
+        raise ValueError("write_list: no records; read_list rejects an empty list")
+    labelled = {record.label is not None for record in records}
+    if len(labelled) > 1:
+        raise ValueError("write_list: some records have a label and some do not")
+    lines = []
+    for record in records:
+        if not record.path or any(char.isspace() for char in record.path):
+            raise ValueError(f"write_list: path {record.path!r} is empty or contains whitespace, "
+                             f"which list files cannot represent")
+        if fmt == "num_frames":
+            if record.start != 1:
+                raise ValueError(f"write_list: {record.path} starts at frame {record.start}; "
+                                 f"the num_frames format implies start 1, use fmt='start_end'")
+            columns = [record.path, record.num_frames]
+        elif fmt == "start_end":
+            if record.label is None:
+                raise ValueError(f"write_list: {record.path} has no label; "
+                                 f"the start_end format needs one")
+            columns = [record.path, record.start, record.start + record.num_frames - 1]
+        else:
+            raise ValueError(f"write_list: unknown format {fmt!r}")
+        if record.label is not None:
+            columns.append(record.label)
+        lines.append(" ".join(str(column) for column in columns) + "\n")
+    write_text(path, "".join(lines))

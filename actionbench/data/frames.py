@@ -1,0 +1,79 @@
+"""A dataset of videos stored as folders of JPEG frames, read with torchvision's decoder."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+
+from ..errors import UserError
+from .annotations import VideoRecord
+from .sampling import segment_indices, test_clip_indices
+
+
+class FrameFolderDataset(Dataset):
+    """Yields (uint8 clip, label).
+
+    Training: one randomly sampled clip, shape (T, C, H, W). Testing: every view of the video,
+    shape (clips * crops, T, C, H, W), so evaluation can average scores per video.
+    """
+
+    def __init__(self, root: Path, records: list[VideoRecord], template: str, frames: int,
+                 transform: Callable[[torch.Tensor], torch.Tensor], train: bool, clips: int = 1):
+        self.root = Path(root)
+        self.records = records
+        self.template = template
+        self.frames = frames
+        self.transform = transform
+        self.train = train
+        self.clips = clips
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        record = self.records[index]
+        label = -1 if record.label is None else record.label
+        if self.train:
+            rng = random.Random(int(torch.randint(2**62, (1,))))
+            offsets = segment_indices(record.num_frames, self.frames, train=True, rng=rng)
+            return self.transform(self.load(record, offsets)), label
+        views = [self.transform(self.load(record, offsets))
+                 for offsets in test_clip_indices(record.num_frames, self.frames, self.clips)]
+        return torch.cat(views), label
+
+    def load(self, record: VideoRecord, offsets: list[int]) -> torch.Tensor:
+        """Decode the frames at `offsets` (0-based within the record) as (T, C, H, W) uint8."""
+        folder = self.root / record.path
+        paths = [folder / self.template.format(record.start + offset) for offset in offsets]
+        unique = list(dict.fromkeys(paths))
+        decoded = dict(zip(unique, decode_frames(unique)))
+        return torch.stack([decoded[path] for path in paths])
+
+
+def decode_frames(paths: list[Path]) -> list[torch.Tensor]:
+    """One batched decode call; on failure, find and name the file that broke it."""
+    data = [read_frame(path) for path in paths]
+    try:
+        return decode_jpeg(data, mode=ImageReadMode.RGB)
+    except RuntimeError:
+        for path, payload in zip(paths, data):
+            try:
+                decode_jpeg(payload, mode=ImageReadMode.RGB)
+            except RuntimeError as exc:
+                raise UserError(f"{path}: corrupt JPEG frame ({exc})") from None
+        raise
+
+
+def read_frame(path: Path) -> torch.Tensor:
+    try:
+        data = read_file(str(path))
+    except (RuntimeError, OSError):
+        raise UserError(f"{path}: frame file missing or unreadable") from None
+    if data.numel() == 0:
+        raise UserError(f"{path}: frame file is empty")
+    return data

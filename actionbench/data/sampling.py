@@ -1,0 +1,57 @@
+"""TSN segment sampling: which frames of a video make up one clip.
+
+The video is cut into `segments` equal parts and one frame is taken from each, so a clip
+always spans the whole video whatever its length; that is what lets a 2D backbone with
+temporal modules (TSM, TSN, ...) see the full action. Offsets are 0-based within the video;
+the dataset adds `VideoRecord.start`.
+
+Testing takes frames at fixed relative positions inside each segment (the centre for a single
+clip), computed as ``int(seg_len * i + seg_len * position)`` with a float ``seg_len``:
+exactly TSM's ``ops/dataset.py`` formula for the centre (position 0.5). The same formula
+also serves videos shorter than `segments`: the indices then repeat frames but still ascend
+and cover the video, so every video yields exactly `segments` indices instead of TSM's
+all-zero fallback.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+def segment_indices(num_frames: int, segments: int, *, train: bool,
+                    rng: random.Random | None = None) -> list[int]:
+    """One clip: a random frame per segment for training, the centre frames for testing.
+
+    Training segments are ``[i * n // s, (i + 1) * n // s)`` in integer arithmetic, so they
+    tile the whole video (TSM's integer segment length can leave the last frames unused). An
+    empty segment, which only happens when ``num_frames < segments``, takes its start frame.
+    """
+    _check(num_frames, segments, 1)
+    if not train:
+        return _positions(num_frames, segments, 0.5)
+    if rng is None:
+        raise ValueError("segment_indices: train=True needs an rng, so sampling is reproducible")
+    indices = []
+    for i in range(segments):
+        low, high = i * num_frames // segments, (i + 1) * num_frames // segments
+        indices.append(low + rng.randrange(max(high - low, 1)))
+    return indices
+
+
+def test_clip_indices(num_frames: int, segments: int, clips: int) -> list[list[int]]:
+    """`clips` deterministic clips for multi-view testing; clip k samples each segment at
+    relative position (k + 0.5) / clips, so the clips interleave evenly and clips=1 is the
+    centre sampling of `segment_indices`."""
+    _check(num_frames, segments, clips)
+    return [_positions(num_frames, segments, (k + 0.5) / clips) for k in range(clips)]
+
+
+def _positions(num_frames: int, segments: int, position: float) -> list[int]:
+    seg_len = num_frames / segments
+    return [int(seg_len * i + seg_len * position) for i in range(segments)]
+
+
+def _check(num_frames: int, segments: int, clips: int) -> None:
+    if num_frames < 1 or segments < 1 or clips < 1:
+        raise ValueError(f"sampling needs num_frames, segments and clips >= 1, got "
+                         f"num_frames={num_frames}, segments={segments}, clips={clips}")

@@ -1,0 +1,70 @@
+"""From a validated spec to a network, with pretrained weights loaded from local files only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..data.catalog import get_dataset
+from ..errors import UserError
+from ..schema import ExperimentSpec
+from .registry import BuildContext, get_method
+
+
+def build_context(spec: ExperimentSpec) -> BuildContext:
+    method = get_method(spec.model.method)
+    return BuildContext(
+        backbone=spec.model.backbone,
+        num_classes=get_dataset(spec.data.dataset).num_classes,
+        frames=spec.data.frames,
+        dropout=spec.train.dropout,
+        options=method.options.model_validate(spec.model.options),
+    )
+
+
+def input_frames(spec: ExperimentSpec) -> int:
+    """Frames in one view of the network's input: segments x frames per segment."""
+    return spec.data.frames * get_method(spec.model.method).frames_per_segment
+
+
+def build_network(spec: ExperimentSpec) -> nn.Module:
+    """The untrained network for `spec` (pretrained backbone weights applied when asked)."""
+    torch.manual_seed(spec.train.seed)
+    model = get_method(spec.model.method).build(build_context(spec))
+    if spec.model.pretrained != "none":
+        load_backbone_weights(model, spec.model.pretrained, spec.model.backbone)
+    return model
+
+
+def imagenet_weights_path(backbone: str) -> Path:
+    """torchvision's cache file for the backbone; nothing is downloaded."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    found = sorted(folder.glob(f"{backbone}-*.pth"))
+    if not found:
+        raise UserError(f"model.pretrained: 'imagenet' needs torchvision's {backbone} weights in "
+                        f"{folder} (e.g. {backbone}-<hash>.pth); nothing is downloaded at run time. "
+                        f"Copy the file there or give its path in model.pretrained")
+    return found[-1]
+
+
+def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> None:
+    path = imagenet_weights_path(backbone) if pretrained == "imagenet" else Path(pretrained)
+    if not path.is_file():
+        raise UserError(f"model.pretrained: weights file '{path}' not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"model.pretrained: cannot load '{path}' as a state dict ({exc})") from None
+    target = getattr(model, "backbone", model)
+    own = {key.replace(".layer.", ".") : key for key in target.state_dict()}
+    mapped = {own[key]: value for key, value in state.items() if key in own}
+    if not mapped:
+        raise UserError(f"model.pretrained: '{path}' shares no parameter names with {backbone}")
+    shapes = target.state_dict()
+    wrong = [key for key, value in mapped.items() if shapes[key].shape != value.shape]
+    if wrong:
+        raise UserError(f"model.pretrained: '{path}' does not match {backbone}: wrong shapes for "
+                        f"{', '.join(wrong[:5])}")
+    target.load_state_dict(mapped, strict=False)

@@ -1,0 +1,45 @@
+"""Shared fixtures: small experiment files written into tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path):
+    """write_yaml(name, mapping or raw text) -> path of the written file."""
+
+    def write(name: str, content) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def tiny_experiment(**overrides) -> dict:
+    """A valid experiment mapping on synthmotion with a tiny ResNet-18 setting."""
+    spec = {
+        "name": "tiny",
+        "model": {"method": "tsm", "backbone": "resnet18"},
+        "data": {"dataset": "synthmotion", "frames": 4, "input_size": 32, "scale_size": 32,
+                 "workers": 0},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 0.01, "schedule": "cosine", "amp": False},
+        "eval": {"batch_size": 8},
+        "cost": {"warmup": 1, "repeats": 2, "throughput_batch": 2},
+    }
+    for dotted, value in overrides.items():
+        node = spec
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return spec

@@ -1,0 +1,105 @@
+"""End to end on a tiny synthmotion: training lowers the loss, records are complete,
+finished experiments are skipped, and the report is built from the records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from actionbench.cli import main
+from actionbench.config import load_experiments
+from actionbench.data import synthmotion
+from actionbench.data.loader import build_loaders
+from actionbench.data.normalize import to_model_input
+from actionbench.engine.train import build_optimizer, train_one_epoch
+from actionbench.engine.schedule import build_scheduler
+from actionbench.models import build_network
+from conftest import tiny_experiment
+
+REQUIRED_KEYS = {"id", "name", "method", "backbone", "dataset", "frames", "input_size", "top1",
+                 "top5", "gflops", "params_m", "latency_ms", "throughput", "device", "status",
+                 "provenance"}
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "synthmotion"
+    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=2, val_per_class=1,
+                                                       frames=8, size=32), progress=False)
+    return root
+
+
+@pytest.fixture
+def experiment_file(write_yaml, synth_root):
+    spec = tiny_experiment(data__root=str(synth_root), train__batch_size=4, train__dropout=0.0)
+    spec["matrix"] = {"model.method": ["tsn", "tsm"]}
+    return write_yaml("smoke.yaml", spec)
+
+
+def test_one_epoch_lowers_the_training_loss(experiment_file):
+    (experiment,) = load_experiments([experiment_file], ["model.method=tsm", "train.lr=0.05"])
+    spec = experiment.spec
+    train_loader, _ = build_loaders(spec)
+    model = build_network(spec)
+    torch.manual_seed(1)
+    videos, labels = next(iter(train_loader))
+    inputs = to_model_input(videos, "cpu")
+
+    def loss() -> float:
+        with torch.no_grad():
+            return torch.nn.functional.cross_entropy(model.train()(inputs), labels).item()
+
+    before = loss()
+    optimizer = build_optimizer(model, spec)
+    scheduler = build_scheduler(optimizer, spec.train, len(train_loader))
+    metrics = train_one_epoch(model, train_loader, optimizer, scheduler, torch.device("cpu"), spec, 0)
+    assert metrics["train_loss"] > 0 and len(train_loader) == 5
+    assert loss() < before - 0.05
+
+
+def test_run_writes_records_skips_finished_runs_and_reports(experiment_file, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["run", str(experiment_file), "--runs", str(runs), "--device", "cpu"]) == 0
+    records = sorted(runs.glob("*/result.json"))
+    assert len(records) == 2
+    for path in records:
+        record = json.loads(path.read_text())
+        assert REQUIRED_KEYS <= record.keys()
+        assert record["status"] == "finished" and record["epochs"] == 1
+        assert 0 <= record["top1"] <= 100 and record["gflops"] > 0
+        assert record["provenance"]["versions"]["torch"] == torch.__version__
+        assert record["id"] == path.parent.name
+        metrics = (path.parent / "metrics.jsonl").read_text().splitlines()
+        assert len(metrics) == 1 and "train_loss" in json.loads(metrics[0])
+        assert (path.parent / "checkpoint.pt").exists() and (path.parent / "config.yaml").exists()
+    stamps = [path.stat().st_mtime_ns for path in records]
+
+    assert main(["run", str(experiment_file), "--runs", str(runs), "--device", "cpu"]) == 0
+    assert [path.stat().st_mtime_ns for path in records] == stamps  # skipped, not rerun
+    assert main(["run", str(experiment_file), "--runs", str(runs), "--device", "cpu",
+                 "--shard", "1/2", "--force"]) == 0
+    changed = [a != path.stat().st_mtime_ns for a, path in zip(stamps, records)]
+    assert sorted(changed) == [False, True]  # --force reran exactly the one shard's experiment
+
+    assert main(["report", str(runs), "-o", str(tmp_path / "report")]) == 0
+    readme = (tmp_path / "report" / "README.md").read_text()
+    assert "| tsn" in readme and "| tsm" in readme
+    assert (tmp_path / "report" / "accuracy_vs_gflops.png").stat().st_size > 1000
+
+
+def test_cli_turns_user_errors_into_exit_code_2(experiment_file, capsys):
+    assert main(["run", str(experiment_file), "--dry-run", "--set", "model.method=tsmm"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'tsm'" in err and "Traceback" not in err
+    assert main(["run", str(experiment_file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 experiments" in out and "tiny-tsn-" in out and "tiny-tsm-" in out
+
+
+def test_profile_json_needs_no_data(write_yaml, capsys):
+    path = write_yaml("p.yaml", tiny_experiment(data__root="/nonexistent"))
+    assert main(["profile", str(path), "--json", "--no-speed"]) == 0
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line["method"] == "tsm" and line["gflops"] > 0 and line["params_m"] > 11

@@ -23,10 +23,11 @@ def synth_root(tmp_path_factory):
     return root
 
 
-def dataset(root, list_name, train, frames=4, crops=1, clips=1):
+def dataset(root, list_name, train, frames=4, crops=1, clips=1, frames_per_segment=1):
     transform = (train_transform(32, flip=False) if train else eval_transform(32, 32, crops))
     return FrameFolderDataset(root, read_list(root / list_name, 10), synthmotion.TEMPLATE, frames,
-                              functools.partial(apply, transform), train=train, clips=clips)
+                              functools.partial(apply, transform), train=train, clips=clips,
+                              frames_per_segment=frames_per_segment)
 
 
 @pytest.mark.parametrize("list_name", ["val.txt", "val_start_end.txt"])
@@ -46,6 +47,16 @@ def test_test_clips_are_the_centre_frames_of_each_segment(synth_root):
     assert label == record.label
     # centre sampling of 8 frames in 4 segments picks frames 1, 3, 5, 7 (0-based)
     assert torch.equal(clip[0], data.load(record, [1, 3, 5, 7]))
+
+
+def test_consecutive_frames_per_segment(synth_root):
+    data = dataset(synth_root, "val.txt", train=False, frames=2, frames_per_segment=3)
+    clip, _ = data[0]
+    assert clip.shape == (1, 6, 3, 32, 32)
+    # 6 possible starts in 2 segments: centres 1 and 4, each followed by 2 more frames
+    assert torch.equal(clip[0], data.load(data.records[0], [1, 2, 3, 4, 5, 6]))
+    train = dataset(synth_root, "train.txt", train=True, frames=2, frames_per_segment=3)
+    assert train[0][0].shape == (6, 3, 32, 32)
 
 
 def test_training_clip_has_random_offsets_reproducible_with_the_seed(synth_root):

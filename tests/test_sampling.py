@@ -80,3 +80,11 @@ def test_test_clips_interleave() -> None:
 def test_invalid_arguments(n: int, s: int, clips: int) -> None:
     with pytest.raises(ValueError):
         sampling.test_clip_indices(n, s, clips)
+
+
+def test_consecutive_runs_stay_inside_the_video():
+    starts = sampling.segment_indices(sampling.start_range(10, 4), 2, train=False)
+    assert starts == [1, 5]
+    assert sampling.consecutive(starts, 4, 10) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert sampling.start_range(3, 4) == 1
+    assert sampling.consecutive([0], 4, 3) == [0, 1, 2, 2]

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import UserError
+from ..models.registry import get_method
 from ..schema import ExperimentSpec
 from . import synthmotion
 from .annotations import read_list
@@ -51,7 +52,8 @@ def build_loaders(spec: ExperimentSpec, train: bool = True) -> tuple[DataLoader 
     paths = prepare_dataset(spec)
     data = spec.data
     scale_size = data.scale_size or default_scale_size(data.input_size)
-    common = dict(root=paths.root, template=info.template, frames=data.frames)
+    common = dict(root=paths.root, template=info.template, frames=data.frames,
+                  frames_per_segment=get_method(spec.model.method).frames_per_segment)
     loader_args = dict(num_workers=data.workers, pin_memory=torch.cuda.is_available())
     val_set = FrameFolderDataset(
         records=read_list(paths.val_list, info.num_classes),

@@ -55,3 +55,16 @@ def _check(num_frames: int, segments: int, clips: int) -> None:
     if num_frames < 1 or segments < 1 or clips < 1:
         raise ValueError(f"sampling needs num_frames, segments and clips >= 1, got "
                          f"num_frames={num_frames}, segments={segments}, clips={clips}")
+
+
+
+def start_range(num_frames: int, length: int) -> int:
+    """How many frames can start a run of `length` consecutive frames (at least 1)."""
+    return max(num_frames - length + 1, 1)
+
+
+def consecutive(starts: list[int], length: int, num_frames: int) -> list[int]:
+    """`length` consecutive frames from each start (PAN and MIE-Net read m = 4 frames per
+    segment, TSN's `new_length`); videos shorter than `length` repeat their last frame.
+    Sample the starts over `start_range(num_frames, length)` frames so whole runs fit."""
+    return [min(start + step, num_frames - 1) for start in starts for step in range(length)]

@@ -60,3 +60,30 @@ def test_frame_order_matters_for_tsm_and_not_for_tsn():
         tsn, tsm = build("tsn"), build("tsm")
         assert torch.allclose(tsn(clips), tsn(reversed_clips), atol=1e-5)
         assert not torch.allclose(tsm(clips), tsm(reversed_clips), atol=1e-4)
+
+
+def test_pretrained_state_dict_loads_and_maps_a_widened_first_conv(tmp_path):
+    import torchvision
+
+    from actionbench.config import validate
+    from actionbench.models import build_network
+    from conftest import tiny_experiment
+
+    torch.manual_seed(3)
+    state = torchvision.models.resnet18().state_dict()
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    loaded = {}
+    for method in ("tsm", "pan"):
+        spec = validate(tiny_experiment(model__method=method, model__pretrained=str(path)), "t")
+        loaded[method] = build_network(spec).backbone.state_dict()
+        assert torch.equal(loaded[method]["layer1.0.conv1.layer.weight"],
+                           state["layer1.0.conv1.weight"])
+    assert torch.equal(loaded["tsm"]["conv1.weight"], state["conv1.weight"])
+    rgb_mean = state["conv1.weight"].mean(dim=1)
+    assert loaded["pan"]["conv1.weight"].shape[1] == 6
+    assert all(torch.allclose(loaded["pan"]["conv1.weight"][:, c], rgb_mean) for c in range(6))
+    torch.save({"conv1.weight": torch.zeros(1)}, path)
+    spec = validate(tiny_experiment(model__pretrained=str(path)), "t")
+    with pytest.raises(Exception, match="wrong shapes for conv1.weight"):
+        build_network(spec)

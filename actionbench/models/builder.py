@@ -10,6 +10,7 @@ from torch import nn
 from ..data.catalog import get_dataset
 from ..errors import UserError
 from ..schema import ExperimentSpec
+from .backbones.resnet import spread_rgb_kernels
 from .registry import BuildContext, get_method
 
 
@@ -58,12 +59,16 @@ def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> N
     except Exception as exc:
         raise UserError(f"model.pretrained: cannot load '{path}' as a state dict ({exc})") from None
     target = getattr(model, "backbone", model)
-    own = {key.replace(".layer.", ".") : key for key in target.state_dict()}
-    mapped = {own[key]: value for key, value in state.items() if key in own}
+    own = target.state_dict()
+    names = {key.replace(".layer.", "."): key for key in own}
+    mapped = {names[key]: value for key, value in state.items() if key in names}
     if not mapped:
         raise UserError(f"model.pretrained: '{path}' shares no parameter names with {backbone}")
-    shapes = target.state_dict()
-    wrong = [key for key, value in mapped.items() if shapes[key].shape != value.shape]
+    first_conv, own_first = mapped.get("conv1.weight"), own.get("conv1.weight")
+    if (first_conv is not None and own_first is not None and first_conv.ndim == own_first.ndim
+            and first_conv.shape[1] == 3 != own_first.shape[1]):
+        mapped["conv1.weight"] = spread_rgb_kernels(first_conv, own_first.shape[1])
+    wrong = [key for key, value in mapped.items() if own[key].shape != value.shape]
     if wrong:
         raise UserError(f"model.pretrained: '{path}' does not match {backbone}: wrong shapes for "
                         f"{', '.join(wrong[:5])}")

@@ -87,3 +87,21 @@ def test_pretrained_state_dict_loads_and_maps_a_widened_first_conv(tmp_path):
     spec = validate(tiny_experiment(model__pretrained=str(path)), "t")
     with pytest.raises(Exception, match="wrong shapes for conv1.weight"):
         build_network(spec)
+
+
+def test_pretrained_2d_weights_inflate_into_i3d(tmp_path):
+    import torchvision
+
+    from actionbench.config import validate
+    from actionbench.models import build_network
+    from conftest import tiny_experiment
+
+    state = torchvision.models.resnet18().state_dict()
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    spec = validate(tiny_experiment(model__method="i3d", model__backbone="resnet18",
+                                    model__pretrained=str(path)), "t")
+    loaded = build_network(spec).backbone.state_dict()
+    kernel = loaded["layer1.0.conv1.weight"]
+    assert kernel.shape[2] == 3
+    assert all(torch.equal(kernel[:, :, t], state["layer1.0.conv1.weight"]) for t in range(3))

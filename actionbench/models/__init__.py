@@ -1,6 +1,6 @@
 """Models: importing this package registers every backbone and method."""
 
-from . import backbones, temporal  # noqa: F401
+from . import backbones, temporal, video3d  # noqa: F401
 from .builder import build_network, input_frames
 from .registry import BACKBONES, METHODS, get_method
 

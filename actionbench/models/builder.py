@@ -12,6 +12,7 @@ from ..errors import UserError
 from ..schema import ExperimentSpec
 from .backbones.resnet import spread_rgb_kernels
 from .registry import BuildContext, get_method
+from .video3d import inflate_state_dict
 
 
 def build_context(spec: ExperimentSpec) -> BuildContext:
@@ -51,6 +52,9 @@ def imagenet_weights_path(backbone: str) -> Path:
 
 
 def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> None:
+    """Load a torchvision-style 2D ResNet state dict into the model's backbone: names inside
+    temporal wrappers are matched, a widened conv1 gets the mean RGB kernel and 3D kernels
+    are inflated (I3D); anything that still does not fit is a clear error."""
     path = imagenet_weights_path(backbone) if pretrained == "imagenet" else Path(pretrained)
     if not path.is_file():
         raise UserError(f"model.pretrained: weights file '{path}' not found")
@@ -68,6 +72,7 @@ def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> N
     if (first_conv is not None and own_first is not None and first_conv.ndim == own_first.ndim
             and first_conv.shape[1] == 3 != own_first.shape[1]):
         mapped["conv1.weight"] = spread_rgb_kernels(first_conv, own_first.shape[1])
+    mapped = inflate_state_dict(mapped, target)
     wrong = [key for key, value in mapped.items() if own[key].shape != value.shape]
     if wrong:
         raise UserError(f"model.pretrained: '{path}' does not match {backbone}: wrong shapes for "

@@ -1,0 +1,218 @@
+"""3D methods: I3D-ResNet (inflated torchvision ResNet) and torchvision's video models."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+from torchvision.models import resnet18, resnet50
+from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18
+
+from actionbench.config import ConfigError, validate
+from actionbench.cost.flops import count_flops
+from actionbench.errors import UserError
+from actionbench.models import METHODS
+from actionbench.models.registry import BuildContext
+from actionbench.models.video3d import inflate_state_dict
+
+
+def build(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18",
+          dropout: float = 0.0, **options):
+    entry = METHODS[method]
+    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=dropout,
+                       options=entry.options(**options))
+    torch.manual_seed(0)
+    return entry.build(ctx).eval()
+
+
+VARIANTS = {"i3d": {}, "i3d-ts": {"temporal_stride": True}, "i3d-partial": {"inflation": "partial"},
+            "r3d": {}, "mc3": {}, "r2plus1d": {}}
+"""Small settings: resnet18, 16x16 pixels, 5-6 frames (the partial I3D needs 5)."""
+
+
+@functools.cache
+def small(variant: str):
+    """One network per variant, shared by the tests below (each sets the mode it needs)."""
+    return build(variant.split("-")[0], frames=6, **VARIANTS[variant])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("frames, batch", [(5, 1), (6, 3)])
+def test_output_shape(variant, frames, batch):
+    with torch.no_grad():
+        assert small(variant).eval()(torch.randn(batch, 3, frames, 16, 16)).shape == (batch, 10)
+
+
+def assert_gradients_everywhere(model, out):
+    model.zero_grad(set_to_none=True)
+    (out * torch.randn_like(out)).sum().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gradients_reach_every_parameter(variant):
+    model = small(variant).train()
+    assert_gradients_everywhere(model, model(torch.randn(2, 3, 5, 16, 16)))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_frame_order_matters(variant):
+    model = small(variant).eval()
+    clips = torch.randn(2, 3, 6, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(model(clips), model(clips.flip(dims=[2])), atol=1e-4)
+
+
+def test_s3d_shapes_frame_order_and_gradients():
+    """S3D needs 224x224 and 14 frames, so the checks share two training-mode passes.
+    Training mode because torchvision leaves S3D's convs at PyTorch's default init, under which
+    an eval-mode pass with fresh running statistics shrinks the logits to about 1e-7 around the
+    bias; batch statistics keep them at unit scale and, being taken over the whole batch, are
+    themselves blind to frame order (a clip and its reversal share one batch here)."""
+    model = build("s3d", frames=14, backbone="none").train()
+    clip = torch.randn(1, 3, 16, 224, 224)
+    with torch.no_grad():
+        out = model(torch.cat([clip, clip.flip(dims=[2])]))
+    assert out.shape == (2, 10)
+    assert not torch.allclose(out[0], out[1], atol=1e-4)
+    out = model(clip[:, :, :14])
+    assert out.shape == (1, 10)
+    assert_gradients_everywhere(model, out)
+
+
+def test_s3d_below_14_frames_fails_validation():
+    mapping = {"name": "x", "model": {"method": "s3d"},
+               "data": {"dataset": "kinetics400", "frames": 8}}
+    with pytest.raises(ConfigError, match=r"data\.frames.*14"):
+        validate(mapping, "test")
+    mapping["data"]["frames"] = 14
+    assert validate(mapping, "test").model.backbone == "none"
+
+
+def test_partial_i3d_needs_five_frames():
+    with pytest.raises(UserError, match="at least 5 frames"):
+        build("i3d", frames=4, inflation="partial")
+
+
+@pytest.mark.parametrize("variant, steps", [("i3d", 8), ("i3d-ts", 1), ("i3d-partial", 1)])
+def test_time_left_after_layer4(variant, steps):
+    """IBM's I3D keeps all 8 steps; -ts halves time in layer2, 3 and 4; the partial network
+    halves it in the stem conv, the stem pool and pool2."""
+    with torch.no_grad():
+        # the backbone returns one feature row per remaining time step and clip
+        features = small(variant).eval().backbone(torch.randn(2, 3, 8, 16, 16))
+    assert features.shape == (2 * steps, 512)
+
+
+@pytest.mark.parametrize("method, factory", [("r3d", r3d_18), ("mc3", mc3_18),
+                                             ("r2plus1d", r2plus1d_18)])
+def test_torchvision_models_keep_parameter_names_and_take_dropout(method, factory):
+    with torch.device("meta"):
+        model, reference = build(method, dropout=0.3), factory()
+    assert set(model.state_dict()) == set(reference.state_dict())
+    assert model.avgpool[1].p == 0.3 and model.fc.out_features == 10
+
+
+# ---------------------------------------------------------------- inflation
+
+
+def random_2d_resnet(factory):
+    """A 2D ResNet with random weights and random BN statistics, in eval mode."""
+    torch.manual_seed(1)
+    net = factory()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.1, 0.1)
+    return net.eval()
+
+
+def test_inflated_stem_on_a_static_clip_is_three_times_the_2d_conv():
+    """Kernels are repeated along time without 1/T: on a clip whose frames are identical, the
+    3x7x7 stem gives 3x the 2D output at interior frames and 2x at the two zero-padded ends."""
+    net2d = random_2d_resnet(resnet18)
+    model = build("i3d")
+    model.backbone.load_state_dict(inflate_state_dict(net2d.state_dict(), model.backbone))
+    frame = torch.randn(2, 3, 32, 32)
+    static = frame.unsqueeze(2).repeat(1, 1, 5, 1, 1)
+    with torch.no_grad():
+        out3d, out2d = model.backbone.conv1(static), net2d.conv1(frame)
+    for t in range(1, 4):
+        torch.testing.assert_close(out3d[:, :, t], 3 * out2d, rtol=1e-4, atol=1e-4)
+    for t in (0, 4):
+        torch.testing.assert_close(out3d[:, :, t], 2 * out2d, rtol=1e-4, atol=1e-4)
+
+
+def test_inflated_network_on_one_frame_equals_the_2d_network():
+    """With one frame every temporal tap but the centre one reads zero padding, and the centre
+    tap is the 2D kernel itself (no 1/T scaling): the whole inflated network, BN statistics
+    included, must reproduce the 2D network's pooled features exactly."""
+    net2d = random_2d_resnet(resnet18)
+    model = build("i3d", frames=1)
+    model.backbone.load_state_dict(inflate_state_dict(net2d.state_dict(), model.backbone))
+    net2d.fc = torch.nn.Identity()
+    frames = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(frames.unsqueeze(2)), net2d(frames),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_partial_inflation_pattern_and_repeated_kernels():
+    net2d = resnet50()
+    model = build("i3d", frames=8, backbone="resnet50", inflation="partial")
+    state = inflate_state_dict(net2d.state_dict(), model.backbone)
+    model.backbone.load_state_dict(state)  # strict: every backbone tensor is covered
+    three_tap = sorted(key for key, value in state.items()
+                       if value.dim() == 5 and value.shape[2] == 3)
+    assert three_tap == [f"{stage}.{i}.conv1.weight" for stage, blocks in
+                         (("layer1", (0, 1, 2)), ("layer2", (0, 2)), ("layer3", (0, 2, 4)),
+                          ("layer4", (1,))) for i in blocks]
+    assert state["conv1.weight"].shape[2] == 5
+    reference = net2d.state_dict()
+    for key in three_tap + ["conv1.weight"]:
+        assert all(torch.equal(tap, reference[key]) for tap in state[key].unbind(2))
+    assert "fc.weight" not in state
+
+
+# ---------------------------------------------------------------- cost at the published settings
+
+
+def test_i3d_resnet50_cost_matches_ibm():
+    # benchmark_mini.md: 64,180,322,304 FLOPs (conv MACs) at 8 x 224^2, 46,339,607 params at 87
+    # classes; the trace takes about 5 s on 2 cores, so it runs at full size.
+    model = build("i3d", frames=8, classes=174, backbone="resnet50")
+    gflops = count_flops(model, torch.randn(1, 3, 8, 224, 224))["gflops"]
+    assert gflops == pytest.approx(64.18, rel=0.03)
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build("i3d", classes=87, backbone="resnet50").parameters())
+    assert params == 46_339_607
+
+
+def test_i3d_resnet50_temporal_stride_cost_matches_ibm():
+    model = build("i3d", frames=8, classes=174, backbone="resnet50", temporal_stride=True)
+    gflops = count_flops(model, torch.randn(1, 3, 8, 224, 224))["gflops"]
+    assert gflops == pytest.approx(29.46, rel=0.03)
+
+
+def test_partial_i3d_params_match_mmaction2():
+    with torch.device("meta"):
+        model = build("i3d", frames=32, classes=400, backbone="resnet50", inflation="partial")
+    assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(28.0, rel=0.03)
+
+
+@pytest.mark.parametrize("method, frames, size, gflops, params_m", [
+    ("r3d", 16, 112, 40.697, 33.371472),
+    ("mc3", 16, 112, 43.343, 11.695440),
+    ("r2plus1d", 16, 112, 40.519, 31.505325),
+    ("s3d", 16, 224, 17.979, 8.320048),
+])
+def test_torchvision_models_match_their_published_cost(method, frames, size, gflops, params_m):
+    backbone = "none" if method == "s3d" else "resnet18"
+    model = build(method, frames=frames, classes=400, backbone=backbone)
+    cost = count_flops(model, torch.randn(1, 3, frames, size, size))
+    assert cost["gflops"] == pytest.approx(gflops, rel=0.03)
+    assert cost["params_m"] == pytest.approx(params_m, rel=0.03)

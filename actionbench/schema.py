@@ -31,7 +31,10 @@ class DataSpec(StrictModel):
     train_list: str | None = Field(None, description="training list, relative to root")
     val_list: str | None = Field(None, description="evaluation list, relative to root")
     frames: PositiveInt = Field(8, description="frames per clip (segments for TSN sampling)")
-    sampling: Literal["segment"] = Field("segment", description="segment: TSN sampling")
+    sampling: Literal["segment", "dense"] = Field(
+        "segment", description="segment: one frame per equal segment (TSN); dense: frames "
+                               "dense_stride apart in one window (I3D, non-local, TSM Kinetics)")
+    dense_stride: PositiveInt = Field(8, description="frame interval of dense sampling")
     input_size: PositiveInt = Field(224, description="square crop fed to the network")
     scale_size: PositiveInt | None = Field(
         None, description="short side before cropping; default input_size * 256 / 224")
@@ -56,7 +59,7 @@ class TrainSpec(StrictModel):
 
 class EvalSpec(StrictModel):
     clips: PositiveInt = Field(1, description="temporal clips per video at test time")
-    crops: Literal[1, 3] = Field(1, description="spatial crops per clip at test time")
+    crops: Literal[1, 3, 10] = Field(1, description="spatial crops per clip at test time")
     batch_size: PositiveInt = Field(16, description="videos per evaluation batch")
 
 

@@ -9,6 +9,7 @@ import torch
 from actionbench.data import synthmotion
 from actionbench.data.annotations import read_list
 from actionbench.data.frames import FrameFolderDataset
+from actionbench.data.sampling import ClipSampler
 from actionbench.data.normalize import IMAGENET_MEAN, to_model_input
 from actionbench.data.transforms import apply, eval_transform, train_transform
 from actionbench.errors import UserError
@@ -23,11 +24,12 @@ def synth_root(tmp_path_factory):
     return root
 
 
-def dataset(root, list_name, train, frames=4, crops=1, clips=1, frames_per_segment=1):
+def dataset(root, list_name, train, frames=4, crops=1, clips=1, frames_per_segment=1,
+            mode="segment"):
     transform = (train_transform(32, flip=False) if train else eval_transform(32, 32, crops))
-    return FrameFolderDataset(root, read_list(root / list_name, 10), synthmotion.TEMPLATE, frames,
-                              functools.partial(apply, transform), train=train, clips=clips,
-                              frames_per_segment=frames_per_segment)
+    sampler = ClipSampler(frames, mode, stride=2, clips=clips, frames_per_segment=frames_per_segment)
+    return FrameFolderDataset(root, read_list(root / list_name, 10), synthmotion.TEMPLATE,
+                              sampler, functools.partial(apply, transform), train=train)
 
 
 @pytest.mark.parametrize("list_name", ["val.txt", "val_start_end.txt"])
@@ -69,10 +71,20 @@ def test_training_clip_has_random_offsets_reproducible_with_the_seed(synth_root)
     assert torch.equal(first, again)
 
 
-def test_multi_view_testing_stacks_clips_and_crops(synth_root):
-    data = dataset(synth_root, "val.txt", train=False, frames=4, crops=3, clips=2)
+@pytest.mark.parametrize("crops", [3, 10])
+def test_multi_view_testing_stacks_clips_and_crops(synth_root, crops):
+    data = dataset(synth_root, "val.txt", train=False, frames=4, crops=crops, clips=2)
     clip, _ = data[0]
-    assert clip.shape == (6, 4, 3, 32, 32)
+    assert clip.shape == (2 * crops, 4, 3, 32, 32)
+
+
+def test_dense_sampling_takes_strided_frames(synth_root):
+    data = dataset(synth_root, "val.txt", train=False, frames=3, mode="dense", clips=2)
+    clip, _ = data[0]
+    record = data.records[0]
+    # 8 frames, 3 frames 2 apart: windows start at 0 and 3
+    assert torch.equal(clip[0], data.load(record, [0, 2, 4]))
+    assert torch.equal(clip[1], data.load(record, [3, 5, 7]))
 
 
 def test_reversed_class_holds_the_same_frames_in_reverse(synth_root):

@@ -88,3 +88,21 @@ def test_consecutive_runs_stay_inside_the_video():
     assert sampling.consecutive(starts, 4, 10) == [1, 2, 3, 4, 5, 6, 7, 8]
     assert sampling.start_range(3, 4) == 1
     assert sampling.consecutive([0], 4, 3) == [0, 1, 2, 2]
+
+
+def test_dense_sampling_windows():
+    import random
+
+    assert sampling.dense_indices(64, 8, 8, train=False) == [3, 11, 19, 27, 35, 43, 51, 59]
+    assert sampling.dense_indices(100, 4, 8, train=False) == [37, 45, 53, 61]
+    picks = {tuple(sampling.dense_indices(100, 4, 8, train=True, rng=random.Random(seed)))
+             for seed in range(20)}
+    assert len(picks) > 5 and all(p[-1] - p[0] == 24 and p[-1] < 100 for p in picks)
+    assert sampling.dense_indices(10, 4, 4, train=False) == [0, 4, 8, 2]  # wraps around
+    assert sampling.dense_test_clips(100, 4, 8, 3) == [[0, 8, 16, 24], [38, 46, 54, 62],
+                                                       [75, 83, 91, 99]]
+
+
+def test_clip_sampler_segment_mode_reads_consecutive_frames():
+    sampler = sampling.ClipSampler(frames=2, clips=2, frames_per_segment=2)
+    assert sampler.test(10) == [[1, 2, 5, 6], [3, 4, 7, 8]]

@@ -12,7 +12,7 @@ from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
 from ..errors import UserError
 from .annotations import VideoRecord
-from .sampling import consecutive, segment_indices, start_range, test_clip_indices
+from .sampling import ClipSampler
 
 
 class FrameFolderDataset(Dataset):
@@ -22,17 +22,15 @@ class FrameFolderDataset(Dataset):
     shape (clips * crops, T, C, H, W), so evaluation can average scores per video.
     """
 
-    def __init__(self, root: Path, records: list[VideoRecord], template: str, frames: int,
-                 transform: Callable[[torch.Tensor], torch.Tensor], train: bool, clips: int = 1,
-                 frames_per_segment: int = 1):
+    def __init__(self, root: Path, records: list[VideoRecord], template: str,
+                 sampler: ClipSampler, transform: Callable[[torch.Tensor], torch.Tensor],
+                 train: bool):
         self.root = Path(root)
         self.records = records
         self.template = template
-        self.frames = frames
+        self.sampler = sampler
         self.transform = transform
         self.train = train
-        self.clips = clips
-        self.frames_per_segment = frames_per_segment
 
     def __len__(self) -> int:
         return len(self.records)
@@ -40,14 +38,11 @@ class FrameFolderDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         record = self.records[index]
         label = -1 if record.label is None else record.label
-        length, total = self.frames_per_segment, record.num_frames
-        starts = start_range(total, length)
         if self.train:
             rng = random.Random(int(torch.randint(2**62, (1,))))
-            clip = segment_indices(starts, self.frames, train=True, rng=rng)
-            return self.transform(self.load(record, consecutive(clip, length, total))), label
-        views = [self.transform(self.load(record, consecutive(clip, length, total)))
-                 for clip in test_clip_indices(starts, self.frames, self.clips)]
+            return self.transform(self.load(record, self.sampler.train(record.num_frames, rng))), label
+        views = [self.transform(self.load(record, offsets))
+                 for offsets in self.sampler.test(record.num_frames)]
         return torch.cat(views), label
 
     def load(self, record: VideoRecord, offsets: list[int]) -> torch.Tensor:

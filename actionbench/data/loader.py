@@ -17,6 +17,7 @@ from . import synthmotion
 from .annotations import read_list
 from .catalog import DatasetInfo, get_dataset
 from .frames import FrameFolderDataset
+from .sampling import ClipSampler
 from .transforms import apply, default_scale_size, eval_transform, train_transform
 
 
@@ -52,14 +53,15 @@ def build_loaders(spec: ExperimentSpec, train: bool = True) -> tuple[DataLoader 
     paths = prepare_dataset(spec)
     data = spec.data
     scale_size = data.scale_size or default_scale_size(data.input_size)
-    common = dict(root=paths.root, template=info.template, frames=data.frames,
-                  frames_per_segment=get_method(spec.model.method).frames_per_segment)
+    sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
+                          get_method(spec.model.method).frames_per_segment)
+    common = dict(root=paths.root, template=info.template, sampler=sampler)
     loader_args = dict(num_workers=data.workers, pin_memory=torch.cuda.is_available())
     val_set = FrameFolderDataset(
         records=read_list(paths.val_list, info.num_classes),
         transform=functools.partial(apply, eval_transform(data.input_size, scale_size,
                                                           spec.eval.crops)),
-        train=False, clips=spec.eval.clips, **common)
+        train=False, **common)
     val_loader = DataLoader(val_set, batch_size=spec.eval.batch_size, shuffle=False, **loader_args)
     if not train:
         return None, val_loader

@@ -16,6 +16,8 @@ all-zero fallback.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from typing import Literal
 
 
 def segment_indices(num_frames: int, segments: int, *, train: bool,
@@ -68,3 +70,49 @@ def consecutive(starts: list[int], length: int, num_frames: int) -> list[int]:
     segment, TSN's `new_length`); videos shorter than `length` repeat their last frame.
     Sample the starts over `start_range(num_frames, length)` frames so whole runs fit."""
     return [min(start + step, num_frames - 1) for start in starts for step in range(length)]
+
+
+def dense_indices(num_frames: int, frames: int, stride: int, *, train: bool,
+                  rng: random.Random | None = None) -> list[int]:
+    """`frames` frames `stride` apart in one window: a random window for training, the
+    centre one for testing (I3D / non-local / TSM's Kinetics "dense" sampling). Videos shorter
+    than the window wrap around, as TSM's dense sampler does."""
+    _check(num_frames, frames, 1)
+    room = max(num_frames - (frames - 1) * stride - 1, 0)
+    if train and rng is None:
+        raise ValueError("dense_indices: train=True needs an rng, so sampling is reproducible")
+    start = rng.randint(0, room) if train else room // 2
+    return [(start + i * stride) % num_frames for i in range(frames)]
+
+
+def dense_test_clips(num_frames: int, frames: int, stride: int, clips: int) -> list[list[int]]:
+    """`clips` windows with evenly spaced starts over the video (TSM's multi-clip dense test)."""
+    _check(num_frames, frames, clips)
+    room = max(num_frames - (frames - 1) * stride - 1, 0)
+    starts = [round(room * k / (clips - 1)) if clips > 1 else room // 2 for k in range(clips)]
+    return [[(start + i * stride) % num_frames for i in range(frames)] for start in starts]
+
+
+@dataclass(frozen=True)
+class ClipSampler:
+    """Which frames make up a training clip, or each test view of a video."""
+
+    frames: int
+    mode: Literal["segment", "dense"] = "segment"
+    stride: int = 8
+    clips: int = 1
+    frames_per_segment: int = 1
+
+    def train(self, num_frames: int, rng: random.Random) -> list[int]:
+        if self.mode == "dense":
+            return dense_indices(num_frames, self.frames, self.stride, train=True, rng=rng)
+        starts = segment_indices(start_range(num_frames, self.frames_per_segment), self.frames,
+                                 train=True, rng=rng)
+        return consecutive(starts, self.frames_per_segment, num_frames)
+
+    def test(self, num_frames: int) -> list[list[int]]:
+        if self.mode == "dense":
+            return dense_test_clips(num_frames, self.frames, self.stride, self.clips)
+        clips = test_clip_indices(start_range(num_frames, self.frames_per_segment), self.frames,
+                                  self.clips)
+        return [consecutive(starts, self.frames_per_segment, num_frames) for starts in clips]

@@ -25,7 +25,7 @@ def train_transform(input_size: int, flip: bool) -> v2.Transform:
 
 
 def eval_transform(input_size: int, scale_size: int, crops: int) -> v2.Transform:
-    """Resize the short side, then 1 centre crop or 3 crops along the long side.
+    """Resize the short side, then 1, 3 or 10 crops (see `SpatialCrops`).
 
     The result has a leading crop axis: (crops, T, C, H, W).
     """
@@ -33,7 +33,8 @@ def eval_transform(input_size: int, scale_size: int, crops: int) -> v2.Transform
 
 
 class SpatialCrops(v2.Transform):
-    """1 centre crop, or start/centre/end crops along the longer side (the papers' "3 crops")."""
+    """1 centre crop; 3 crops: start/centre/end along the longer side (the papers' "3 crops");
+    10 crops: the four corners and the centre, and their horizontal flips (TSN's 10-crop)."""
 
     def __init__(self, size: int, crops: int):
         super().__init__()
@@ -43,6 +44,8 @@ class SpatialCrops(v2.Transform):
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         if self.crops == 1:
             return v2.functional.center_crop(video, [self.size]).unsqueeze(0)
+        if self.crops == 10:
+            return torch.stack(v2.functional.ten_crop(video, [self.size]))
         return three_crops(video, self.size)
 
 

@@ -105,3 +105,20 @@ def test_pretrained_2d_weights_inflate_into_i3d(tmp_path):
     kernel = loaded["layer1.0.conv1.weight"]
     assert kernel.shape[2] == 3
     assert all(torch.equal(kernel[:, :, t], state["layer1.0.conv1.weight"]) for t in range(3))
+
+
+def test_pretrained_conv2_is_sliced_into_gst_spatial_path(tmp_path):
+    import torchvision
+
+    from actionbench.config import validate
+    from actionbench.models import build_network
+    from conftest import tiny_experiment
+
+    state = torchvision.models.resnet18().state_dict()
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    spec = validate(tiny_experiment(model__method="gst", model__pretrained=str(path)), "t")
+    loaded = build_network(spec).backbone.state_dict()
+    spatial = loaded["layer1.0.conv2.spatial.weight"]
+    out_channels, in_channels = spatial.shape[:2]
+    assert torch.equal(spatial, state["layer1.0.conv2.weight"][:out_channels, :in_channels])

@@ -77,4 +77,7 @@ def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> N
     if wrong:
         raise UserError(f"model.pretrained: '{path}' does not match {backbone}: wrong shapes for "
                         f"{', '.join(wrong[:5])}")
-    target.load_state_dict(mapped, strict=False)
+    # Keys the network does not have as such are passed on too: a module may consume them in
+    # its own `_load_from_state_dict` (GST slices the ImageNet conv2 into its two paths).
+    unmatched = {key: value for key, value in state.items() if key not in names}
+    target.load_state_dict({**unmatched, **mapped}, strict=False)

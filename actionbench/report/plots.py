@@ -24,7 +24,7 @@ def plot_accuracy_vs_gflops(frame: pd.DataFrame, path: Path) -> Path:
                    color=FAMILY_COLOURS.get(family, "tab:gray"), edgecolors="black",
                    linewidths=0.6, label=f"{family} methods")
         for row in rows.itertuples():
-            ax.annotate(f"{row.method} {row.backbone} f{row.frames}", (row.gflops, row.top1),
+            ax.annotate(f"{row.label} {row.backbone} f{row.frames}", (row.gflops, row.top1),
                         textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel("GFLOPs per view (multiply-adds)")
     ax.set_ylabel("top-1 accuracy (%)")

@@ -43,7 +43,7 @@ def prepare_dataset(spec: ExperimentSpec) -> DataPaths:
             synthmotion.generate(paths.root)
     elif not paths.root.is_dir():
         raise UserError(f"data.root: dataset folder '{paths.root}' for '{info.name}' not found; "
-                        f"set data.root or see README 'Datasets'")
+                        f"set data.root (README: 'Adding a dataset')")
     return paths
 
 

@@ -14,8 +14,7 @@ from .data.loader import build_loaders
 from .engine.train import TrainingDiverged, fit
 from .errors import UserError
 from .models import build_network
-from .results import (FAILED, FINISHED, RunStore, append_metrics, build_record, now,
-                      write_record)
+from .results import FAILED, FINISHED, RunStore, append_metrics, build_record, now, write_record
 
 log = logging.getLogger(__name__)
 

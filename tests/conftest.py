@@ -43,3 +43,16 @@ def tiny_experiment(**overrides) -> dict:
             node = node.setdefault(key, {})
         node[last] = value
     return spec
+
+
+def build_method(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18",
+                 dropout: float = 0.0, **options):
+    """A method's network in eval mode, seeded, with a small ResNet by default."""
+    from actionbench.models import METHODS
+    from actionbench.models.registry import BuildContext
+
+    entry = METHODS[method]
+    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=dropout,
+                       options=entry.options(**options))
+    torch.manual_seed(0)
+    return entry.build(ctx).eval()

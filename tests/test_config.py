@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import tiny_experiment
 
 from actionbench.config import ConfigError, experiment_id, load_experiments
-from conftest import tiny_experiment
 
 
 def test_base_inheritance_file_wins(write_yaml):

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import torch
+from conftest import tiny_experiment
 
 from actionbench.config import validate
 from actionbench.cost import count_flops, measure_cost
 from actionbench.models import build_network
-from conftest import tiny_experiment
 
 
 def test_resnet50_tsn_matches_the_papers_convention():

@@ -9,8 +9,8 @@ import torch
 from actionbench.data import synthmotion
 from actionbench.data.annotations import read_list
 from actionbench.data.frames import FrameFolderDataset
-from actionbench.data.sampling import ClipSampler
 from actionbench.data.normalize import IMAGENET_MEAN, to_model_input
+from actionbench.data.sampling import ClipSampler
 from actionbench.data.transforms import apply, eval_transform, train_transform
 from actionbench.errors import UserError
 

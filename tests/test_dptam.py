@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
+from conftest import build_method
 from torch import nn
 
 from actionbench.cost.flops import count_flops
-from actionbench.models import METHODS
 from actionbench.models.insert import Before
-from actionbench.models.registry import BuildContext
 from actionbench.models.temporal.dptam import DPTAM
 
-
-def build(frames: int = 4, classes: int = 10, backbone: str = "resnet18"):
-    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=0.0,
-                       options=METHODS["dptam"].options())
-    torch.manual_seed(0)
-    return METHODS["dptam"].build(ctx).eval()
+build = functools.partial(build_method, "dptam")
 
 
 @pytest.mark.parametrize("frames, batch", [(2, 1), (4, 3)])

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
+from conftest import build_method
 from pydantic import ValidationError
 
 from actionbench.cost.flops import count_flops
 from actionbench.models import METHODS
-from actionbench.models.registry import BuildContext
-from actionbench.models.temporal.esti import (ESTIOptions, GlobalMultiScaleEnhancement,
-                                              LocalMotionExtraction)
+from actionbench.models.temporal.esti import (
+    ESTIOptions,
+    GlobalMultiScaleEnhancement,
+    LocalMotionExtraction,
+)
 
-
-def build(frames: int = 4, classes: int = 10, backbone: str = "resnet18", **options):
-    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=0.0,
-                       options=ESTIOptions(**options))
-    torch.manual_seed(0)
-    return METHODS["esti"].build(ctx).eval()
+build = functools.partial(build_method, "esti")
 
 
 @pytest.mark.parametrize("frames, batch", [(2, 1), (4, 3)])

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import build_method as build
 from torch import nn
 from torchvision.models import resnet18
 
 from actionbench.cost.flops import count_flops
 from actionbench.models import METHODS
-from actionbench.models.registry import BuildContext
 from actionbench.models.temporal.dptam import DPTAM
-from actionbench.models.temporal.pan import (FRAMES_PER_SEGMENT, PersistenceOfAppearance,
-                                             PersistenceStem, VAPHead, widen_first_conv)
+from actionbench.models.temporal.pan import (
+    FRAMES_PER_SEGMENT,
+    PersistenceOfAppearance,
+    PersistenceStem,
+    VAPHead,
+    widen_first_conv,
+)
 from actionbench.models.temporal.tsm import TemporalShift
 
 METHOD_NAMES = ["pan", "mienet"]
-
-
-def build(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18", **options):
-    entry = METHODS[method]
-    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=0.0,
-                       options=entry.options(**options))
-    torch.manual_seed(0)
-    return entry.build(ctx).eval()
 
 
 def clips(batch: int, segments: int, size: int = 32) -> torch.Tensor:

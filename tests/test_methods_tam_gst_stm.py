@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import build_method as build
 from torch import nn
 from torchvision.models import resnet18
 
 from actionbench.cost.flops import count_flops
 from actionbench.models import METHODS
 from actionbench.models.builder import load_backbone_weights
-from actionbench.models.registry import BuildContext
 from actionbench.models.temporal.gst import GroupedSpatioTemporalConv
 from actionbench.models.temporal.stm import ChannelwiseMotion, STMConv
 from actionbench.models.temporal.tam import TAM
@@ -21,15 +21,6 @@ METHOD_OPTIONS = [("tam", {}), ("tam", {"temporal_pool": True}),
                   ("gst", {}), ("gst", {"beta": 1}), ("stm", {})]
 IDS = [f"{name}-{'-'.join(map(str, options.values())) or 'default'}"
        for name, options in METHOD_OPTIONS]
-
-
-def build(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18",
-          **options) -> nn.Module:
-    entry = METHODS[method]
-    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=0.0,
-                       options=entry.options(**options))
-    torch.manual_seed(0)
-    return entry.build(ctx).eval()
 
 
 def count(model: nn.Module, modules: type) -> int:

@@ -2,18 +2,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import build_method as build
 
 from actionbench.models import METHODS
 from actionbench.models.registry import BuildContext
 from actionbench.models.temporal.tsm import TSMOptions, temporal_shift
-
-
-def build(method: str, frames: int = 4, classes: int = 10, **options):
-    entry = METHODS[method]
-    ctx = BuildContext(backbone="resnet18", num_classes=classes, frames=frames, dropout=0.0,
-                       options=entry.options(**options))
-    torch.manual_seed(0)
-    return entry.build(ctx).eval()
 
 
 @pytest.mark.parametrize("method", ["tsn", "tsm"])
@@ -64,10 +57,10 @@ def test_frame_order_matters_for_tsm_and_not_for_tsn():
 
 def test_pretrained_state_dict_loads_and_maps_a_widened_first_conv(tmp_path):
     import torchvision
+    from conftest import tiny_experiment
 
     from actionbench.config import validate
     from actionbench.models import build_network
-    from conftest import tiny_experiment
 
     torch.manual_seed(3)
     state = torchvision.models.resnet18().state_dict()
@@ -91,10 +84,10 @@ def test_pretrained_state_dict_loads_and_maps_a_widened_first_conv(tmp_path):
 
 def test_pretrained_2d_weights_inflate_into_i3d(tmp_path):
     import torchvision
+    from conftest import tiny_experiment
 
     from actionbench.config import validate
     from actionbench.models import build_network
-    from conftest import tiny_experiment
 
     state = torchvision.models.resnet18().state_dict()
     path = tmp_path / "resnet18.pth"
@@ -109,10 +102,10 @@ def test_pretrained_2d_weights_inflate_into_i3d(tmp_path):
 
 def test_pretrained_conv2_is_sliced_into_gst_spatial_path(tmp_path):
     import torchvision
+    from conftest import tiny_experiment
 
     from actionbench.config import validate
     from actionbench.models import build_network
-    from conftest import tiny_experiment
 
     state = torchvision.models.resnet18().state_dict()
     path = tmp_path / "resnet18.pth"

@@ -25,9 +25,11 @@ def write_runs(root, records):
 
 
 def test_report_table_keeps_newest_record_and_sorts_by_cost(tmp_path):
+    paper = {"top1": 55.0, "source": "x"}
     write_runs(tmp_path / "shard0", [record("a", "tsm", 90.0, 2.0, 11.2),
-                                     record("b", "tsn", 50.0, 1.0, 11.2, paper={"top1": 55.0, "source": "x"})])
-    write_runs(tmp_path / "shard1", [record("a", "tsm", 95.0, 2.0, 11.2, finished="2026-02-01T00:00:00"),
+                                     record("b", "tsn", 50.0, 1.0, 11.2, paper=paper)])
+    newer = "2026-02-01T00:00:00"
+    write_runs(tmp_path / "shard1", [record("a", "tsm", 95.0, 2.0, 11.2, finished=newer),
                                      record("c", "tam", None, 3.0, 11.3, status="failed"),
                                      record("d", "esti", 99.0, 4.0, 11.4, reconstructed=True)])
     readme = write_report([tmp_path / "shard0", tmp_path / "shard1"], tmp_path / "report")

@@ -7,16 +7,16 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_experiment
 
 from actionbench.cli import main
 from actionbench.config import load_experiments
 from actionbench.data import synthmotion
 from actionbench.data.loader import build_loaders
 from actionbench.data.normalize import to_model_input
-from actionbench.engine.train import build_optimizer, train_one_epoch
 from actionbench.engine.schedule import build_scheduler
+from actionbench.engine.train import build_optimizer, train_one_epoch
 from actionbench.models import build_network
-from conftest import tiny_experiment
 
 REQUIRED_KEYS = {"id", "name", "method", "backbone", "dataset", "frames", "input_size", "top1",
                  "top5", "gflops", "params_m", "latency_ms", "throughput", "device", "status",

@@ -6,25 +6,14 @@ import functools
 
 import pytest
 import torch
+from conftest import build_method as build
 from torchvision.models import resnet18, resnet50
 from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18
 
 from actionbench.config import ConfigError, validate
 from actionbench.cost.flops import count_flops
 from actionbench.errors import UserError
-from actionbench.models import METHODS
-from actionbench.models.registry import BuildContext
 from actionbench.models.video3d import inflate_state_dict
-
-
-def build(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18",
-          dropout: float = 0.0, **options):
-    entry = METHODS[method]
-    ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=dropout,
-                       options=entry.options(**options))
-    torch.manual_seed(0)
-    return entry.build(ctx).eval()
-
 
 VARIANTS = {"i3d": {}, "i3d-ts": {"temporal_stride": True}, "i3d-partial": {"inflation": "partial"},
             "r3d": {}, "mc3": {}, "r2plus1d": {}}

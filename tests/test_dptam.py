@@ -16,29 +16,6 @@ from actionbench.models.temporal.dptam import DPTAM
 build = functools.partial(build_method, "dptam")
 
 
-@pytest.mark.parametrize("frames, batch", [(2, 1), (4, 3)])
-def test_output_shape(frames, batch):
-    with torch.no_grad():
-        assert build(frames)(torch.randn(batch, 3, frames, 32, 32)).shape == (batch, 10)
-
-
-def test_gradients_reach_every_parameter():
-    model = build().train()
-    out = model(torch.randn(2, 3, 4, 32, 32))
-    (out * torch.randn_like(out)).sum().backward()
-    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
-    assert missing == []
-
-
-def test_reversing_the_frames_changes_the_output():
-    model, clips = build(), torch.randn(2, 3, 4, 32, 32)
-    with torch.no_grad():
-        forward, backward = model(clips), model(clips.flip(dims=[2]))
-    # logits are ~1e-3 (fc init N(0, 0.001)); an order-blind model differs by rounding only
-    assert forward.abs().max() > 1e-3
-    assert not torch.allclose(forward, backward, rtol=1e-3, atol=1e-6)
-
-
 def test_dptam_sits_before_conv2_of_every_block_without_unused_layers():
     model = build()
     placed = [name for name, m in model.named_modules() if isinstance(m, DPTAM)]

@@ -20,29 +20,6 @@ from actionbench.models.temporal.esti import (
 build = functools.partial(build_method, "esti")
 
 
-@pytest.mark.parametrize("frames, batch", [(2, 1), (4, 3)])
-def test_output_shape(frames, batch):
-    with torch.no_grad():
-        assert build(frames)(torch.randn(batch, 3, frames, 32, 32)).shape == (batch, 10)
-
-
-def test_gradients_reach_every_parameter():
-    model = build().train()
-    out = model(torch.randn(2, 3, 4, 32, 32))
-    (out * torch.randn_like(out)).sum().backward()
-    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
-    assert missing == []
-
-
-def test_frame_order_matters():
-    model = build()
-    clips = torch.randn(2, 3, 4, 32, 32)
-    with torch.no_grad():
-        forward, backward = model(clips), model(clips.flip(dims=[2]))
-    # the fc starts at N(0, 0.001), so logits are about 1e-2: the tolerance follows their scale
-    assert not torch.allclose(forward, backward, rtol=0, atol=1e-3 * forward.abs().max().item())
-
-
 def test_both_modules_sit_before_conv2_of_every_block():
     model = build()
     placed = {name: module for name, module in model.named_modules()

@@ -45,6 +45,14 @@ def selected_blocks(resnet: ResNet, every: BlockFilter = every_block
                 yield stage, index, block
 
 
+def replace_layer(resnet: ResNet, layer: str, make: Callable[[BasicBlock | Bottleneck], nn.Module],
+                  every: BlockFilter = every_block) -> None:
+    """Replace `block.<layer>` of each selected block by `make(block)` (which may reuse the old
+    layer, still reachable as `getattr(block, layer)`): GST's and STM's conv2."""
+    for _, _, block in selected_blocks(resnet, every):
+        setattr(block, layer, make(block))
+
+
 def insert_before(resnet: ResNet, layer: str, make: Callable[[BasicBlock | Bottleneck], nn.Module],
                   every: BlockFilter = every_block) -> None:
     """Put `make(block)` before `block.<layer>` of each selected block, on the residual branch.
@@ -52,8 +60,7 @@ def insert_before(resnet: ResNet, layer: str, make: Callable[[BasicBlock | Bottl
     layer='conv1': at the block's input (TSM's residual shift, IBM's TAM); layer='conv2':
     after conv1 -> bn1 -> relu (TANet's TAM, DPTAM).
     """
-    for _, _, block in selected_blocks(resnet, every):
-        setattr(block, layer, Before(make(block), getattr(block, layer)))
+    replace_layer(resnet, layer, lambda block: Before(make(block), getattr(block, layer)), every)
 
 
 def wrap_block(resnet: ResNet, make: Callable[[BasicBlock | Bottleneck], nn.Module],

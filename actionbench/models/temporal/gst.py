@@ -34,7 +34,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
-from ..insert import selected_blocks
+from ..insert import replace_layer
 from ..recognizer2d import build_resnet, recognizer_2d
 from ..registry import BuildContext, register_method
 
@@ -99,8 +99,6 @@ def slice_full_conv2(module: GroupedSpatioTemporalConv, state_dict, prefix, *_) 
 def gst(ctx: BuildContext) -> nn.Module:
     options: GSTOptions = ctx.options
     resnet = build_resnet(ctx)
-    for _, _, block in selected_blocks(resnet):
-        conv2 = block.conv2
-        block.conv2 = GroupedSpatioTemporalConv(ctx.frames, conv2.in_channels, conv2.stride[0],
-                                                options.alpha, options.beta)
+    replace_layer(resnet, "conv2", lambda block: GroupedSpatioTemporalConv(
+        ctx.frames, block.conv2.in_channels, block.conv2.stride[0], options.alpha, options.beta))
     return recognizer_2d(ctx, resnet)

@@ -39,7 +39,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ..insert import selected_blocks
+from ..insert import replace_layer
 from ..recognizer2d import build_resnet, recognizer_2d
 from ..registry import BuildContext, register_method
 
@@ -121,6 +121,6 @@ class STMConv(nn.Module):
 def stm(ctx: BuildContext) -> nn.Module:
     options: STMOptions = ctx.options
     resnet = build_resnet(ctx)
-    for _, _, block in selected_blocks(resnet):
-        block.conv2 = STMConv(ctx.frames, block.conv2, options.motion_reduction)
+    replace_layer(resnet, "conv2",
+                  lambda block: STMConv(ctx.frames, block.conv2, options.motion_reduction))
     return recognizer_2d(ctx, resnet)

@@ -128,13 +128,6 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> No
     node[keys[-1]] = value
 
 
-def get_dotted(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for key in dotted.split("."):
-        node = node[key]
-    return node
-
-
 def parse_override(text: str) -> tuple[str, Any]:
     """`train.epochs=1` -> ('train.epochs', 1); the value is read as YAML."""
     key, sep, raw = text.partition("=")

@@ -1,0 +1,106 @@
+"""Whole-model weights from a file: our checkpoints or those the reference repositories released.
+
+Keys are mapped by name (see `reference_keys`) and then checked by shape; a file that fits no
+convention is refused with the missing and unexpected keys of the closest one, so a user sees
+at once whether they picked the wrong method, backbone, frame count or class count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import UserError
+from .reference_keys import KeyConvention, conventions_for, without_wrappers
+
+SHOWN_KEYS = 8
+
+
+@dataclass
+class KeyMatch:
+    """What one naming convention makes of a state dict, against our model."""
+
+    convention: KeyConvention
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    wrong_shape: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return len(self.missing) + len(self.unexpected) + len(self.wrong_shape)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint file, unwrapped from `{"model": ...}` (ours) or
+    `{"state_dict": ...}` (the reference repositories) and from DataParallel's `module.`."""
+    if not path.is_file():
+        raise UserError(f"weights file '{path}' not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"weights file '{path}' cannot be read as a state dict "
+                        f"(only tensors are accepted: {exc})") from None
+    for wrapper in ("model", "state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"weights file '{path}' holds no state dict of tensors")
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A 3D conv kernel with a singleton time axis (GST's (1, k, k) convs) for a 2D conv."""
+    if value.ndim == 5 and len(shape) == 4 and value.shape[2] == 1:
+        return value.squeeze(2)
+    return value
+
+
+def match_keys(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor],
+               convention: KeyConvention) -> KeyMatch:
+    match = KeyMatch(convention)
+    by_plain_name = {without_wrappers(key): key for key in own}
+    for key, value in state.items():
+        if convention.is_unused(key):
+            match.unused.append(key)
+            continue
+        name = convention.rename(key)
+        target = name if name in own else by_plain_name.get(without_wrappers(name))
+        if target is None:
+            match.unexpected.append(key)
+            continue
+        value = fit_shape(value, own[target].shape)
+        if value.shape != own[target].shape:
+            match.wrong_shape.append(f"{key} {tuple(value.shape)} (ours {target} "
+                                     f"{tuple(own[target].shape)})")
+        match.state[target] = value
+    match.missing = [key for key in own if key not in match.state
+                     and not key.endswith("num_batches_tracked")]
+    return match
+
+
+def _listed(keys: list[str]) -> str:
+    more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
+    return ", ".join(keys[:SHOWN_KEYS]) + more
+
+
+def load_weights(model: nn.Module, method: str, path: Path) -> KeyMatch:
+    """Load every parameter and buffer of `model` from `path`, or raise a UserError."""
+    state = read_state_dict(path)
+    own = model.state_dict()
+    matches = [match_keys(own, state, convention) for convention in conventions_for(method)]
+    best = min(matches, key=lambda match: match.problems)
+    if best.problems:
+        tried = ", ".join(f"{m.convention.name} ({m.problems} problems)" for m in matches)
+        details = [f"{label}: {_listed(keys)}" for label, keys in
+                   (("missing", best.missing), ("unexpected", best.unexpected),
+                    ("wrong shape", best.wrong_shape)) if keys]
+        raise UserError(f"weights file '{path}' does not fit {method} as configured (tried the "
+                        f"key conventions of {tried}); closest, {best.convention.name}: "
+                        + "; ".join(details))
+    model.load_state_dict(best.state, strict=False)
+    return best

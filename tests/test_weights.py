@@ -1,0 +1,181 @@
+"""Whole-model weights: our checkpoints and the reference repositories' key layouts.
+
+Each `*_naming` function below writes our model's tensors under the names the reference code
+gives them (read from its model files), independently of the rename rules under test; the
+spot-checked keys are copied from the reference code's module attributes.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import pytest
+import torch
+
+import actionbench
+from actionbench.errors import UserError
+from actionbench.models.weights import load_weights
+from tests.conftest import build_method, tiny_experiment
+
+BLOCK = r"^backbone\.(layer\d\.\d+)\."
+
+
+def tsn_wrapper(key: str) -> str:
+    """TSM's TSN class (reused by GST, PAN, MIE-Net): `base_model` + `new_fc`, DataParallel."""
+    key = re.sub(r"^head\.fc\.", "new_fc.", key)
+    return "module." + re.sub(r"^backbone\.", "base_model.", key)
+
+
+def ibm_naming(key: str) -> str:
+    for index, name in enumerate(("prev", "curr", "next")):
+        key = key.replace(f".conv1.temporal.blend.{index}.", f".tam.{name}_se.fc1.")
+    key = key.replace(".conv1.layer.", ".conv1.")
+    return "module." + re.sub(r"^head\.", "", re.sub(r"^backbone\.", "", key))
+
+
+def tsm_naming(key: str) -> str:
+    return tsn_wrapper(key.replace(".conv1.layer.", ".conv1.net."))
+
+
+def gst_naming(key: str) -> str:
+    key = key.replace(".conv2.temporal.", ".Tconv.").replace(".conv2.spatial.", ".conv2.")
+    return tsn_wrapper(key)
+
+
+def pan_naming(key: str) -> str:
+    key = key.replace("stem.pa.conv.", "PA.shallow_conv.").replace(".conv1.layer.", ".conv1.net.")
+    key = re.sub(r"^head\.tes\.", "base_model.fc.TES.", key)
+    key = re.sub(r"^head\.fc\.", "base_model.fc.pred.", key)
+    return "module." + re.sub(r"^backbone\.", "base_model.", key)
+
+
+def mienet_naming(key: str) -> str:
+    key = key.replace("stem.pa.conv.", "PA.shallow_conv.").replace("stem.modality_logits", "w")
+    key = key.replace(".conv2.temporal.context.", ".tlam.p1_conv1.")
+    key = key.replace(".conv2.temporal.attention.", ".tlam.dptam.")
+    key = key.replace(".conv2.layer.", ".conv2.")
+    if ".tlam." not in key:
+        key = re.sub(BLOCK, r"backbone.\1.net.", key)
+    return tsn_wrapper(key)
+
+
+def renamed(model: torch.nn.Module, naming) -> dict[str, torch.Tensor]:
+    return {naming(key): value.clone() for key, value in model.state_dict().items()}
+
+
+def assert_same_state(left: torch.nn.Module, right: torch.nn.Module) -> None:
+    a, b = left.state_dict(), right.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+CASES = [
+    ("tsn", {}, ibm_naming, ["module.layer1.0.conv1.weight", "module.fc.weight"]),
+    ("tam", {}, ibm_naming, ["module.layer1.0.tam.prev_se.fc1.weight",
+                             "module.layer4.1.tam.next_se.fc1.weight"]),
+    ("i3d", {}, ibm_naming, ["module.layer2.0.downsample.0.weight", "module.fc.bias"]),
+    ("tsn", {}, tsm_naming, ["module.base_model.layer1.0.conv1.weight", "module.new_fc.weight"]),
+    ("tsm", {}, tsm_naming, ["module.base_model.layer1.0.conv1.net.weight",
+                             "module.new_fc.bias"]),
+    ("gst", {}, gst_naming, ["module.base_model.layer1.0.Tconv.weight",
+                             "module.base_model.layer1.0.conv2.weight"]),
+    ("pan", {}, pan_naming, ["module.PA.shallow_conv.weight", "module.base_model.fc.TES.0.weight",
+                             "module.base_model.fc.pred.weight"]),
+    ("mienet", {}, mienet_naming, ["module.w", "module.base_model.layer1.0.net.conv1.weight",
+                                   "module.base_model.layer1.0.tlam.p1_conv1.weight",
+                                   "module.base_model.layer1.0.tlam.dptam.0.weight"]),
+    ("dptam", {}, mienet_naming, ["module.base_model.layer3.1.tlam.dptam.3.weight"]),
+]
+
+
+@pytest.mark.parametrize("method, options, naming, reference_keys", CASES,
+                         ids=[f"{case[0]}-{case[2].__name__}" for case in CASES])
+def test_reference_checkpoint_lands_in_the_same_places(tmp_path, method, options, naming,
+                                                       reference_keys):
+    source = build_method(method, **options)
+    for index, tensor in enumerate(source.state_dict().values()):
+        if tensor.is_floating_point():
+            tensor.copy_(torch.randn_like(tensor) + index)
+    state = renamed(source, naming)
+    assert set(reference_keys) <= state.keys()
+    path = tmp_path / "released.pth.tar"
+    torch.save({"epoch": 50, "state_dict": state}, path)
+    target = build_method(method, **options)
+    load_weights(target, method, path)
+    assert_same_state(source, target)
+
+
+def test_gst_3d_kernels_with_a_singleton_time_axis_fit_our_2d_convs(tmp_path):
+    source = build_method("gst")
+    state = renamed(source, gst_naming)
+    state = {key: value.unsqueeze(2) if value.ndim == 4 else value for key, value in state.items()}
+    assert state["module.base_model.conv1.weight"].shape == (64, 3, 1, 7, 7)
+    torch.save({"state_dict": state}, tmp_path / "gst.pth")
+    target = build_method("gst")
+    load_weights(target, "gst", tmp_path / "gst.pth")
+    assert_same_state(source, target)
+
+
+def test_keys_the_reference_never_uses_are_skipped(tmp_path):
+    source = build_method("mienet")
+    state = renamed(source, mienet_naming)
+    unused = {"module.PA.shallow_conv.bias": torch.zeros(8),
+              "module.PA.conv1.conv.weight": torch.zeros(3, 3, 3, 3),
+              "module.base_model.layer1.0.tlam.conv_mask.weight": torch.zeros(1, 64, 1, 1)}
+    torch.save({"state_dict": {**state, **unused}}, tmp_path / "mie.pth")
+    match = load_weights(build_method("mienet"), "mienet", tmp_path / "mie.pth")
+    assert sorted(match.unused) == sorted(key.removeprefix("module.") for key in unused)
+
+
+def test_our_own_checkpoint_loads(tmp_path):
+    source = build_method("tam")
+    torch.save({"model": source.state_dict(), "epoch": 3}, tmp_path / "checkpoint.pt")
+    target = build_method("tam")
+    match = load_weights(target, "tam", tmp_path / "checkpoint.pt")
+    assert match.convention.name == "actionbench"
+
+
+def test_a_checkpoint_for_another_class_count_names_the_classifier(tmp_path):
+    torch.save(renamed(build_method("tsm", classes=174), tsm_naming), tmp_path / "ssv2.pth")
+    with pytest.raises(UserError, match=r"ssv2\.pth.*wrong shape: new_fc\.weight \(174, 512\) "
+                                        r"\(ours head\.fc\.weight \(10, 512\)\)"):
+        load_weights(build_method("tsm"), "tsm", tmp_path / "ssv2.pth")
+
+
+def test_missing_and_unexpected_keys_are_listed(tmp_path):
+    state = renamed(build_method("tsm"), tsm_naming)
+    del state["module.base_model.layer2.1.bn2.weight"]
+    state["module.base_model.layer5.0.conv1.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "odd.pth")
+    with pytest.raises(UserError) as error:
+        load_weights(build_method("tsm"), "tsm", tmp_path / "odd.pth")
+    message = str(error.value)
+    assert "mit-han-lab/temporal-shift-module" in message
+    assert "missing: backbone.layer2.1.bn2.weight" in message
+    assert "unexpected: base_model.layer5.0.conv1.weight" in message
+
+
+def test_a_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"model": print}))
+    with pytest.raises(UserError, match="evil.pth.*only tensors are accepted"):
+        load_weights(build_method("tsn"), "tsn", path)
+
+
+def test_build_model_returns_an_eval_network_with_the_weights(tmp_path, write_yaml):
+    config = write_yaml("exp.yaml", tiny_experiment(model__method="tam"))
+    source = build_method("tam", dropout=0.5)
+    torch.save({"model": source.state_dict()}, tmp_path / "tam.pt")
+    model = actionbench.build_model(config, weights=tmp_path / "tam.pt")
+    assert not model.training
+    assert_same_state(source, model)
+    clips = torch.randn(2, 3, 4, 32, 32)
+    assert torch.allclose(model(clips), source.eval()(clips))
+
+
+def test_build_model_refuses_a_matrix_that_is_not_narrowed(write_yaml):
+    config = write_yaml("m.yaml", {**tiny_experiment(), "matrix": {"model.method": ["tsn", "tsm"]}})
+    with pytest.raises(UserError, match="expands to 2 experiments"):
+        actionbench.build_model(config)
+    assert actionbench.build_model(config, overrides=["model.method=tsn"]) is not None

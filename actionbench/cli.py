@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=parse_shard, metavar="I/N",
                      help="run only every N-th experiment, starting at I")
 
+    evaluation = commands.add_parser("eval", help="evaluate weights from a file (ours or a "
+                                     "reference repository's) with the experiment's test protocol")
+    experiments_args(evaluation)
+    evaluation.add_argument("--weights", type=Path, required=True, help="checkpoint file")
+    evaluation.add_argument("--runs", type=Path, default=Path("runs"),
+                            help="run store (default: runs)")
+
     profile = commands.add_parser("profile", help="FLOPs, params and latency; needs no data")
     experiments_args(profile)
     profile.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -106,6 +113,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .api import resolve_spec
+    from .config import Experiment
+    from .results import RunStore
+    from .runner import evaluate_weights, resolve_device
+
+    if len(args.paths) != 1:
+        raise UserError("eval: give one experiment file (a weights file fits one experiment)")
+    experiment = Experiment(resolve_spec(args.paths[0], args.overrides), str(args.paths[0]))
+    evaluate_weights(experiment, args.weights, RunStore(args.runs), resolve_device(args.device))
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from .config import load_experiments
     from .runner import profile_experiment, resolve_device
@@ -153,5 +173,5 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "profile": cmd_profile, "report": cmd_report, "list": cmd_list,
-            "data": cmd_data}
+COMMANDS = {"run": cmd_run, "eval": cmd_eval, "profile": cmd_profile, "report": cmd_report,
+            "list": cmd_list, "data": cmd_data}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from pathlib import Path
 
 import torch
 
@@ -56,6 +57,36 @@ def run_experiment(experiment: Experiment, store: RunStore, device: torch.device
     path = write_record(run_dir, record)
     log.info("%s: top-1 %s, %.3f GFLOPs, %.2f M params -> %s", experiment.id,
              _percent(record["top1"]), record["gflops"], record["params_m"], path)
+    return record
+
+
+def evaluate_weights(experiment: Experiment, weights: Path, store: RunStore,
+                     device: torch.device) -> dict:
+    """Evaluation only, with the experiment's test protocol, of weights from a file (ours or a
+    reference repository's release): a published row reproduced from its checkpoint. The record
+    goes to its own run folder, named after the weights' digest, so it never replaces the
+    record of a run that trained the same experiment."""
+    from .engine.evaluate import evaluate
+    from .models.weights import file_sha256, load_weights
+
+    if not weights.is_file():
+        raise UserError(f"--weights: file '{weights}' not found")
+    digest = file_sha256(weights)
+    named = experiment.spec.model_copy(update={"name": f"{experiment.spec.name}-w{digest[:8]}"})
+    experiment = Experiment(named, experiment.source)
+    run_dir = store.start(experiment)
+    started, clock = now(), time.perf_counter()
+    _, val_loader = build_loaders(named, train=False)
+    model = build_network(named)
+    match = load_weights(model, named.model.method, weights)
+    metrics = evaluate(model.to(device), val_loader, device, named.train.amp)
+    record = build_record(experiment, status=FINISHED, device=str(device), metrics=metrics,
+                          cost=measure_cost(model, named, device), started=started,
+                          wall_time_s=time.perf_counter() - clock)
+    record["weights"] = {"path": str(weights), "sha256": digest,
+                         "key_convention": match.convention.name}
+    path = write_record(run_dir, record)
+    log.info("%s: top-1 %s with %s -> %s", experiment.id, _percent(record["top1"]), weights, path)
     return record
 
 

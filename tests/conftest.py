@@ -56,3 +56,14 @@ def build_method(method: str, frames: int = 4, classes: int = 10, backbone: str 
                        options=entry.options(**options))
     torch.manual_seed(0)
     return entry.build(ctx).eval()
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """A tiny synthmotion (2 training and 1 validation clip per class, 8 frames of 32 px)."""
+    from actionbench.data import synthmotion
+
+    root = tmp_path_factory.mktemp("data") / "synthmotion"
+    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=2, val_per_class=1,
+                                                       frames=8, size=32), progress=False)
+    return root

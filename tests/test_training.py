@@ -11,7 +11,6 @@ from conftest import tiny_experiment
 
 from actionbench.cli import main
 from actionbench.config import load_experiments
-from actionbench.data import synthmotion
 from actionbench.data.loader import build_loaders
 from actionbench.data.normalize import to_model_input
 from actionbench.engine.schedule import build_scheduler
@@ -21,14 +20,6 @@ from actionbench.models import build_network
 REQUIRED_KEYS = {"id", "name", "method", "backbone", "dataset", "frames", "input_size", "top1",
                  "top5", "gflops", "params_m", "latency_ms", "throughput", "device", "status",
                  "provenance"}
-
-
-@pytest.fixture(scope="module")
-def synth_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data") / "synthmotion"
-    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=2, val_per_class=1,
-                                                       frames=8, size=32), progress=False)
-    return root
 
 
 @pytest.fixture

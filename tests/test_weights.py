@@ -7,16 +7,21 @@ spot-checked keys are copied from the reference code's module attributes.
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 
 import pytest
 import torch
+from conftest import build_method, tiny_experiment
 
 import actionbench
+from actionbench.cli import main
+from actionbench.config import load_experiments
+from actionbench.data.loader import build_loaders
+from actionbench.engine.evaluate import evaluate
 from actionbench.errors import UserError
 from actionbench.models.weights import load_weights
-from tests.conftest import build_method, tiny_experiment
 
 BLOCK = r"^backbone\.(layer\d\.\d+)\."
 
@@ -179,3 +184,31 @@ def test_build_model_refuses_a_matrix_that_is_not_narrowed(write_yaml):
     with pytest.raises(UserError, match="expands to 2 experiments"):
         actionbench.build_model(config)
     assert actionbench.build_model(config, overrides=["model.method=tsn"]) is not None
+
+
+def test_eval_writes_a_record_for_released_weights(tmp_path, write_yaml, synth_root, capsys):
+    config = write_yaml("exp.yaml", tiny_experiment(data__root=str(synth_root)))
+    source = build_method("tsm")
+    for tensor in source.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.add_(0.1 * torch.randn_like(tensor))
+    torch.save({"state_dict": renamed(source, tsm_naming)}, tmp_path / "TSM_released.pth")
+    runs = tmp_path / "runs"
+    args = ["eval", str(config), "--weights", str(tmp_path / "TSM_released.pth"),
+            "--runs", str(runs), "--device", "cpu"]
+    assert main(args) == 0
+    (path,) = runs.glob("*/result.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "finished" and record["epochs"] == 0
+    assert record["weights"]["key_convention"] == "mit-han-lab/temporal-shift-module"
+    assert record["id"].startswith("tiny-w" + record["weights"]["sha256"][:8])
+    spec = load_experiments([config])[0].spec
+    expected = evaluate(source, build_loaders(spec, train=False)[1], torch.device("cpu"))
+    assert record["top1"] == pytest.approx(expected["top1"])
+
+    torch.save({"state_dict": renamed(build_method("tsm", classes=174), tsm_naming)},
+               tmp_path / "ssv2.pth")
+    capsys.readouterr()
+    assert main([*args[:3], str(tmp_path / "ssv2.pth"), *args[4:]]) == 2
+    error = capsys.readouterr().err
+    assert "ssv2.pth" in error and "new_fc.weight" in error and "Traceback" not in error

@@ -7,6 +7,7 @@ at once whether they picked the wrong method, backbone, frame count or class cou
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserError(f"weights file '{path}' holds no state dict of tensors")
     return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def file_sha256(path: Path) -> str:
+    """Names an evaluation of released weights in records, whatever the file is called."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:

@@ -54,20 +54,28 @@ def test_frame_order_matters(variant):
         assert not torch.allclose(model(clips), model(clips.flip(dims=[2])), atol=1e-4)
 
 
+def test_s3d_clipped_pool_equals_torchvision_pool_at_224():
+    from torchvision.models.video import s3d
+
+    features = torch.randn(2, 1024, 2, 7, 7)
+    assert torch.equal(build("s3d", frames=16, backbone="none").avgpool(features),
+                       s3d().avgpool(features))
+
+
 def test_s3d_shapes_frame_order_and_gradients():
-    """S3D needs 224x224 and 14 frames, so the checks share two training-mode passes.
-    Training mode because torchvision leaves S3D's convs at PyTorch's default init, under which
-    an eval-mode pass with fresh running statistics shrinks the logits to about 1e-7 around the
-    bias; batch statistics keep them at unit scale and, being taken over the whole batch, are
+    """At 14-16 frames of 64x64, which the clipped pool allows. Training mode because
+    torchvision leaves S3D's convs at PyTorch's default init, under which an eval-mode pass
+    with fresh running statistics shrinks the logits to about 1e-7 around the bias; batch
+    statistics keep them at unit scale and, being taken over the whole batch, are
     themselves blind to frame order (a clip and its reversal share one batch here)."""
     model = build("s3d", frames=14, backbone="none").train()
-    clip = torch.randn(1, 3, 16, 224, 224)
+    clip = torch.randn(1, 3, 16, 64, 64)
     with torch.no_grad():
         out = model(torch.cat([clip, clip.flip(dims=[2])]))
     assert out.shape == (2, 10)
     assert not torch.allclose(out[0], out[1], atol=1e-4)
-    out = model(clip[:, :, :14])
-    assert out.shape == (1, 10)
+    out = model(torch.cat([clip, torch.randn_like(clip)])[:, :, :14])
+    assert out.shape == (2, 10)
     assert_gradients_everywhere(model, out)
 
 

@@ -40,7 +40,8 @@ ResNets; PyTorch defaults for S3D's 1x1x1 classifier conv). The video ResNets ge
 dropout between their global pool and fc, placed inside `avgpool` so that parameter names stay
 torchvision's (Kinetics checkpoints load key for key); S3D takes it through its own `dropout`
 argument, in front of its classifier conv. S3D ends with a (2, 7, 7) average pool and needs at
-least 14 frames (torchvision's `min_temporal_size`) and 224^2 inputs.
+least 14 frames (torchvision's `min_temporal_size`); its pooling kernel is clipped to the
+feature map (`ClippedAvgPool3d`), which changes nothing at 224^2 and lets it run on small clips.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torchvision.models.resnet import ResNet
@@ -210,8 +212,24 @@ for _name, _factory, _description in (
                     description=_description)(video_resnet(_factory))
 
 
+class ClippedAvgPool3d(nn.Module):
+    """torchvision's S3D pools its last features with a fixed (2, 7, 7) kernel, sized for
+    224x224 inputs, and fails on smaller ones. Clipping the kernel to the feature map leaves
+    every 224-px result unchanged and lets S3D run on small clips (the synthmotion smoke)."""
+
+    def __init__(self, kernel_size: tuple[int, int, int]):
+        super().__init__()
+        self.kernel_size = kernel_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel = tuple(min(k, size) for k, size in zip(self.kernel_size, x.shape[2:]))
+        return F.avg_pool3d(x, kernel, stride=1)
+
+
 @register_method("s3d", family="3D", backbones=("none",), min_frames=14,
                  description="S3D (torchvision s3d): Inception-V1 with separable 1x3x3 + 3x1x1 "
-                             "convs; needs at least 14 frames at 224x224")
+                             "convs; needs at least 14 frames")
 def s3d_(ctx: BuildContext) -> nn.Module:
-    return s3d(weights=None, num_classes=ctx.num_classes, dropout=ctx.dropout)
+    model = s3d(weights=None, num_classes=ctx.num_classes, dropout=ctx.dropout)
+    model.avgpool = ClippedAvgPool3d(model.avgpool.kernel_size)
+    return model

@@ -15,11 +15,13 @@ from typing import IO, Any
 
 import torch
 
+TEMP_SUFFIX = ".tmp"
+
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -29,6 +31,15 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_partial_writes(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers killed before their rename left in `folder`
+    (only safe while no other process writes there); returns what was removed."""
+    stale = sorted(Path(folder).glob(f".*{TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_text(path: Path, text: str) -> None:

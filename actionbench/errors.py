@@ -14,6 +14,13 @@ class UserError(Exception):
     """Bad input from the user: the message must name the file, the field and what was expected."""
 
 
+class SampleError(UserError):
+    """One video cannot be read (a missing, empty or corrupt frame, an undecodable file).
+
+    Kept apart from other user errors because `data.on_error: skip` may drop the sample and go
+    on, where any other bad input stops the run."""
+
+
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """A ' (did you mean X?)' suffix when `value` is close to one of `choices`, else ''."""
     matches = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)

@@ -15,6 +15,7 @@ crash deep inside a DataLoader worker.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,8 @@ class VideoRecord:
     num_frames: int
     label: int | None
     """None for test lists without labels."""
+    line: int | None = dataclasses.field(default=None, compare=False)
+    """Line in the list file it was read from, for messages; not part of the record's value."""
 
 
 def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
@@ -66,7 +69,7 @@ def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
         elif len(fields) != first[1]:
             raise UserError(f"{where}: expected {first[1]} columns '{LAYOUTS[first[1]]}' like "
                             f"line {first[0]}, got {len(fields)}: '{line.strip()}'")
-        records.append(_parse(fields, where, line.strip(), num_classes))
+        records.append(_parse(fields, where, line.strip(), num_classes, number))
 
     if not records:
         raise UserError(f"{path}: annotation list is empty; expected one video per line as "
@@ -74,7 +77,8 @@ def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
     return records
 
 
-def _parse(fields: list[str], where: str, line: str, num_classes: int | None) -> VideoRecord:
+def _parse(fields: list[str], where: str, line: str, num_classes: int | None,
+           number: int) -> VideoRecord:
     names = LAYOUTS[len(fields)].split()
     values: dict[str, int] = {}
     for name, field in zip(names[1:], fields[1:]):
@@ -100,7 +104,7 @@ def _parse(fields: list[str], where: str, line: str, num_classes: int | None) ->
     if label is not None and (label < 0 or (num_classes is not None and label >= num_classes)):
         expected = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
         raise UserError(f"{where}: label must be {expected}, got {label}: '{line}'")
-    return VideoRecord(fields[0], start, num_frames, label)
+    return VideoRecord(fields[0], start, num_frames, label, number)
 
 
 def write_list(path: Path, records: list[VideoRecord],

@@ -1,0 +1,103 @@
+"""The `data.on_error` policy for samples that cannot be read (a missing, empty or corrupt
+frame, an undecodable video).
+
+A dataset raises `SampleError` naming the file. Raised inside a DataLoader worker, that error
+would reach the user with the worker's traceback pasted into its message, and anything a
+worker counted would stay in the worker. So `Guarded` catches it where it happens and returns
+a `SampleFault` in the sample's place; `collate` sets the faults apart from the batch, and
+`GuardedLoader`, in the main process, hands them to one `FaultPolicy` per run: `fail` raises a
+clean `UserError`, `skip` drops the sample, logs it once and counts it for the result record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+from ..errors import SampleError, UserError
+
+log = logging.getLogger(__name__)
+
+OnError = Literal["fail", "skip"]
+LISTED_SKIPS = 50
+"""How many skipped samples a result record names (all of them are counted)."""
+
+
+@dataclass(frozen=True)
+class SampleFault:
+    sample: str
+    """The list entry (video path): a sample drawn in every epoch is counted once."""
+    message: str
+    """Names the file and what is wrong with it."""
+
+
+class FaultPolicy:
+    """Applies `data.on_error` and remembers what was skipped, in the main process."""
+
+    def __init__(self, on_error: OnError):
+        self.on_error = on_error
+        self.skipped: dict[str, str] = {}
+
+    def handle(self, faults: list[SampleFault]) -> None:
+        if faults and self.on_error == "fail":
+            more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+            raise UserError(f"{faults[0].message}{more}; fix or remove it, or set "
+                            f"data.on_error: skip to skip unreadable samples")
+        for fault in faults:
+            if fault.sample not in self.skipped:
+                self.skipped[fault.sample] = fault.message
+                log.warning("skipping %s: %s", fault.sample, fault.message)
+
+    def summary(self) -> dict[str, Any]:
+        """The result record's fields: how many samples were skipped and which."""
+        return {"skipped_samples": len(self.skipped),
+                "skipped_files": list(self.skipped.values())[:LISTED_SKIPS]}
+
+
+class Guarded(Dataset):
+    """`dataset` (which holds its list entries as `records`), with a sample that raises
+    `SampleError` returned as a `SampleFault` instead."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        try:
+            return self.dataset[index]
+        except SampleError as exc:
+            return SampleFault(self.dataset.records[index].path, str(exc))
+
+
+def collate(items: list[Any]) -> tuple[Any, list[SampleFault]]:
+    """(the usual batch of the readable samples, or None when there are none; the faults)."""
+    faults = [item for item in items if isinstance(item, SampleFault)]
+    samples = [item for item in items if not isinstance(item, SampleFault)]
+    return (default_collate(samples) if samples else None), faults
+
+
+class GuardedLoader(DataLoader):
+    """A DataLoader over `Guarded(dataset)` that yields what a plain one would, minus the
+    unreadable samples, after `policy` has seen them (and, under `fail`, stopped the run)."""
+
+    def __init__(self, dataset: Dataset, policy: FaultPolicy, **kwargs: Any):
+        super().__init__(Guarded(dataset), collate_fn=collate, **kwargs)
+        self.policy = policy
+
+    def __iter__(self) -> Iterator[Any]:
+        delivered = False
+        for batch, faults in super().__iter__():
+            self.policy.handle(faults)
+            if batch is not None:
+                delivered = True
+                yield batch
+        if not delivered and len(self):
+            raise UserError(f"every sample of a pass over the data was unreadable and skipped "
+                            f"({len(self.policy.skipped)} samples), e.g. "
+                            f"{next(iter(self.policy.skipped.values()))}")

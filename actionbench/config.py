@@ -24,8 +24,14 @@ from .schema import ExperimentSpec, section_model
 
 BASE_KEY = "base"
 MATRIX_KEY = "matrix"
-FIELDS_OUTSIDE_ID = {"description": True, "paper": True, "data": {"workers"}}
-"""Fields that do not change what a run computes, so editing them keeps the run's id."""
+FIELDS_OUTSIDE_ID = {
+    "description": True, "paper": True,
+    "data": {"workers", "prefetch_factor", "persistent_workers", "pin_memory", "on_error"},
+    "train": {"checkpoint_every"}, "eval": {"interval"},
+}
+"""Fields that do not change what a run computes (each clip's augmentation has its own seed,
+whatever the workers), so editing them keeps the run's id: a run stopped by a corrupt frame
+resumes in the same folder once `data.on_error: skip` is set."""
 
 
 class ConfigError(UserError):
@@ -161,6 +167,9 @@ def expand_matrix(data: dict[str, Any], source: str) -> list[dict[str, Any]]:
         raise ConfigError(source, "expected a mapping of dotted field -> list of values",
                           field=MATRIX_KEY)
     for key, values in matrix.items():
+        if not isinstance(key, str) or not all(key.split(".")):
+            raise ConfigError(source, f"expected a dotted field name such as 'model.method', "
+                              f"got {key!r}", field=MATRIX_KEY)
         if not isinstance(values, list) or not values:
             raise ConfigError(source, f"expected a non-empty list of values, got {values!r}",
                               field=f"{MATRIX_KEY}.{key}")
@@ -211,6 +220,14 @@ def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str
                          f"expected one of: {', '.join(siblings)}")
         elif error["type"] == "missing":
             lines.append(f"field '{field}': required but missing")
+        elif error["type"] == "literal_error":
+            choices = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+            lines.append(f"field '{field}': got {error['input']!r}"
+                         f"{did_you_mean(error['input'], choices)}; expected {error['ctx']['expected']}")
+        elif error["type"] == "string_pattern_mismatch" and field == "name":
+            lines.append(f"field 'name': {error['input']!r} is not allowed: the name becomes a folder "
+                         f"in the runs folder, so it must start with a letter or digit and hold only "
+                         f"letters, digits, '.', '_', '+' and '-' (no '/', no leading '.')")
         else:
             lines.append(f"field '{field}': {error['msg']}; got {error['input']!r}")
     return "; ".join(lines)

@@ -4,6 +4,7 @@
     runs/<id>/metrics.jsonl   one JSON object per epoch
     runs/<id>/checkpoint.pt   the last epoch's state (for resuming)
     runs/<id>/result.json     the record, written atomically when the run ends
+    runs/.<id>.lock           held (flock) by the process running the experiment
 """
 
 from __future__ import annotations
@@ -11,23 +12,34 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
+import logging
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from . import __version__
-from .atomic import write_json, write_text
+from .atomic import remove_partial_writes, write_json, write_text
 from .config import Experiment
 from .data.catalog import get_dataset
+from .errors import UserError
+from .locks import file_lock
 from .models.registry import get_method
 
+log = logging.getLogger(__name__)
+
 RESULT_FILE = "result.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
 FINISHED = "finished"
 FAILED = "failed"
+BUSY = "running elsewhere"
+"""Not a record's status: what `run_experiment` returns when another process holds the run."""
 
 
 class RunStore:
@@ -37,18 +49,35 @@ class RunStore:
     def run_dir(self, experiment: Experiment) -> Path:
         path = (self.root / experiment.id).resolve()
         if path.parent != self.root.resolve():
-            raise ValueError(f"run id '{experiment.id}' would leave the runs folder {self.root}")
+            raise UserError(f"experiment name '{experiment.spec.name}': its run folder would "
+                            f"leave the runs folder {self.root}")
         return path
+
+    @contextmanager
+    def claim(self, experiment: Experiment) -> Iterator[str | None]:
+        """Hold the experiment's lock for the block, so that two processes (shards that
+        overlap, a run started twice) never write one run folder at once. Yields None when
+        held, or, without waiting, who holds it. A killed holder releases it (flock)."""
+        with file_lock(self.lock_file(experiment), wait=False) as holder:
+            yield holder
+
+    def lock_file(self, experiment: Experiment) -> Path:
+        """Beside the run folder, not in it: `--force` deletes the folder with the lock held."""
+        return self.root / f".{experiment.id}.lock"
 
     def finished(self, experiment: Experiment) -> dict | None:
         record = read_record(self.run_dir(experiment) / RESULT_FILE)
         return record if record and record.get("status") == FINISHED else None
 
     def start(self, experiment: Experiment) -> Path:
+        """Create the run folder (with the claim held): write the resolved config and delete
+        what a killed run's interrupted writes left behind."""
         run_dir = self.run_dir(experiment)
         run_dir.mkdir(parents=True, exist_ok=True)
+        for partial in remove_partial_writes(run_dir):
+            log.info("removed %s, left by an interrupted write", partial)
         resolved = experiment.spec.model_dump(mode="json")
-        write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
         return run_dir
 
 
@@ -60,8 +89,20 @@ def read_record(path: Path) -> dict | None:
 
 
 def append_metrics(run_dir: Path, metrics: dict) -> None:
-    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(metrics) + "\n")
+    """Add one epoch's line. The file is rewritten atomically with the complete lines of the
+    earlier epochs only: an epoch that a killed run logged but did not checkpoint is run
+    again on resume, and its new line replaces the old one."""
+    path = Path(run_dir) / METRICS_FILE
+    epoch, kept = metrics.get("epoch"), []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                earlier = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if epoch is None or not isinstance(earlier, dict) or earlier.get("epoch", 0) < epoch:
+                kept.append(line)
+    write_text(path, "".join(f"{line}\n" for line in [*kept, json.dumps(metrics)]))
 
 
 def now() -> str:
@@ -104,7 +145,8 @@ def provenance(seed: int, started: str) -> dict[str, Any]:
 
 def build_record(experiment: Experiment, *, status: str, device: str, metrics: dict,
                  cost: dict, started: str, wall_time_s: float, reason: str | None = None,
-                 epochs_done: int = 0) -> dict[str, Any]:
+                 epochs_done: int = 0, skips: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`skips`: `FaultPolicy.summary()` of the run's data (`skipped_samples`, `skipped_files`)."""
     spec = experiment.spec
     method = get_method(spec.model.method)
     return {
@@ -130,6 +172,7 @@ def build_record(experiment: Experiment, *, status: str, device: str, metrics: d
         "device": device,
         "status": status,
         "reason": reason,
+        **{"skipped_samples": 0, "skipped_files": [], **(skips or {})},
         **cost,
         "paper": spec.paper.model_dump() if spec.paper else None,
         "provenance": provenance(spec.train.seed, started),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
 
 
 class StrictModel(BaseModel):
@@ -30,6 +30,15 @@ class DataSpec(StrictModel):
     root: str | None = Field(None, description="dataset folder; default: the catalog's")
     train_list: str | None = Field(None, description="training list, relative to root")
     val_list: str | None = Field(None, description="evaluation list, relative to root")
+    layout: Literal["frames", "videos"] | None = Field(
+        None, description="frames: JPEG frame folders; videos: video files decoded on the fly; "
+                          "default: what the lists name (video files by their suffix)")
+    template: str | None = Field(None, description="frame file names, e.g. '{:05d}.jpg'; "
+                                                   "default: the catalog's")
+    flip_label_map: str | None = Field(
+        None, description="file of 'label <-> label' pairs (numbers or names from classes.txt), "
+                          "relative to root: training flips clips and swaps these labels, also "
+                          "on datasets that are otherwise never flipped")
     frames: PositiveInt = Field(8, description="frames per clip (segments for TSN sampling)")
     sampling: Literal["segment", "dense"] = Field(
         "segment", description="segment: one frame per equal segment (TSN); dense: frames "
@@ -39,11 +48,23 @@ class DataSpec(StrictModel):
     scale_size: PositiveInt | None = Field(
         None, description="short side before cropping; default input_size * 256 / 224")
     workers: int = Field(2, ge=0, description="DataLoader worker processes")
+    prefetch_factor: PositiveInt = Field(2, description="batches each worker loads ahead "
+                                                        "(with workers > 0)")
+    persistent_workers: bool = Field(True, description="keep the workers between epochs "
+                                                       "(with workers > 0)")
+    pin_memory: bool = Field(True, description="page-locked batches for faster host-to-GPU "
+                                               "copies (CUDA only)")
+    gpu_decode: bool = Field(False, description="decode training JPEGs on the GPU (nvJPEG); "
+                                                "the workers only read files (CUDA only)")
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="a missing or corrupt frame or video: fail (stop, naming the file) or "
+                            "skip the sample, count it and go on (the record lists the skips)")
 
 
 class TrainSpec(StrictModel):
     epochs: PositiveInt = Field(50, description="training epochs")
-    batch_size: PositiveInt = Field(64, description="clips per optimisation step")
+    batch_size: PositiveInt = Field(64, description="clips per optimisation step, over all "
+                                                  "processes (split between them)")
     lr: PositiveFloat = Field(0.01, description="base learning rate (SGD)")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
     weight_decay: float = Field(5e-4, ge=0, description="L2 weight decay")
@@ -53,14 +74,42 @@ class TrainSpec(StrictModel):
     lr_gamma: float = Field(0.1, gt=0, le=1, description="decay factor of the step schedule")
     clip_grad: PositiveFloat | None = Field(20.0, description="max gradient norm; null: off")
     dropout: float = Field(0.5, ge=0, lt=1, description="dropout before the classifier")
-    amp: bool = Field(True, description="bf16 autocast on CUDA (ignored on the CPU)")
+    amp: Literal["none", "bf16", "fp16"] = Field(
+        "bf16", description="mixed precision on CUDA: bf16 autocast, fp16 autocast with a "
+                            "gradient scaler, or none (ignored on the CPU; true/false mean bf16/none)")
+    channels_last: bool = Field(True, description="channels-last memory format on CUDA (tensor "
+                                                  "cores); ignored on the CPU")
+    compile: bool = Field(False, description="torch.compile the network (slower start, faster steps)")
+    sync_bn: bool = Field(False, description="synchronise BatchNorm statistics across processes "
+                                             "(CUDA, several processes)")
+    partial_bn: bool = Field(False, description="TSN's partial BN: freeze the statistics and affine "
+                                                "parameters of every BatchNorm but the first")
+    fc_lr_mult: tuple[PositiveFloat, PositiveFloat] = Field(
+        (1.0, 1.0), description="lr multipliers of the classifier's weight and bias; [5, 10] is "
+                                "TSN/TSM's recipe for a new classifier on a pretrained backbone")
+    warmup_epochs: float = Field(0, ge=0, description="linear lr warm-up over the first epochs "
+                                                      "(fractional allowed), times the schedule")
+    lr_scaling: Literal["none", "linear"] = Field(
+        "none", description="linear: lr * batch_size / base_batch_size (Goyal et al.)")
+    base_batch_size: PositiveInt | None = Field(
+        None, description="the batch the lr was tuned for (lr_scaling: linear); default: batch_size")
+    checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N iterations "
+                                                       "(0: at epoch ends only)")
     seed: int = Field(0, description="seed for weights, sampling and augmentation")
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _amp_from_bool(cls, value: Any) -> Any:
+        """Older files say `amp: true/false`."""
+        return {True: "bf16", False: "none"}.get(value, value) if isinstance(value, bool) else value
 
 
 class EvalSpec(StrictModel):
     clips: PositiveInt = Field(1, description="temporal clips per video at test time")
     crops: Literal[1, 3, 10] = Field(1, description="spatial crops per clip at test time")
-    batch_size: PositiveInt = Field(16, description="videos per evaluation batch")
+    batch_size: PositiveInt = Field(16, description="videos per evaluation batch (per process)")
+    interval: PositiveInt = Field(1, description="evaluate every N training epochs (the last "
+                                  "one always); a larger N saves time, the curves get fewer points")
 
 
 class CostSpec(StrictModel):

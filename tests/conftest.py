@@ -67,3 +67,40 @@ def synth_root(tmp_path_factory):
     synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=2, val_per_class=1,
                                                        frames=8, size=32), progress=False)
     return root
+
+
+def write_video(path: Path, frames: int, width: int = 32, height: int = 32, fps: int = 25,
+                codec: str = "mpeg4", gop: int = 8) -> Path:
+    """A small video whose frame i is flat grey at level `grey_level(i)`, so that a decoded
+    frame's index can be read back from its mean (up to 48 frames)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        # Without a scene-change threshold mpeg4 makes every changing frame a keyframe; with it,
+        # keyframes come every `gop` frames, so decoding can be checked after a seek.
+        options = {"sc_threshold": "1000000000"} if codec == "mpeg4" else {}
+        stream = container.add_stream(codec, rate=fps, options=options)
+        stream.width, stream.height, stream.pix_fmt, stream.gop_size = width, height, "yuv420p", gop
+        stream.bit_rate = 4_000_000  # near lossless at this size: grey levels survive
+        for index in range(frames):
+            image = np.full((height, width, 3), grey_level(index), np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def grey_level(index: int) -> int:
+    return 8 + 5 * index
+
+
+@pytest.fixture(scope="session")
+def minimal_synth_root(tmp_path_factory):
+    """The smallest synthmotion: 1 training and 1 validation clip per class, 4 frames of 32 px."""
+    from actionbench.data import synthmotion
+
+    root = tmp_path_factory.mktemp("minimal") / "synthmotion"
+    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=1, val_per_class=1,
+                                                       frames=4, size=32), progress=False)
+    return root

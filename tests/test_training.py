@@ -30,7 +30,7 @@ def experiment_file(write_yaml, synth_root):
 
 
 def test_one_epoch_lowers_the_training_loss(experiment_file):
-    (experiment,) = load_experiments([experiment_file], ["model.method=tsm", "train.lr=0.05"])
+    (experiment,) = load_experiments([experiment_file], ["model.method=tsm", "train.lr=0.01"])
     spec = experiment.spec
     train_loader, _ = build_loaders(spec)
     model = build_network(spec)
@@ -77,7 +77,18 @@ def test_run_writes_records_skips_finished_runs_and_reports(experiment_file, tmp
     assert main(["report", str(runs), "-o", str(tmp_path / "report")]) == 0
     readme = (tmp_path / "report" / "README.md").read_text()
     assert "| tsn" in readme and "| tsm" in readme
-    assert (tmp_path / "report" / "accuracy_vs_gflops.png").stat().st_size > 1000
+    assert (tmp_path / "report" / "synthmotion_accuracy_vs_gflops.png").stat().st_size > 1000
+
+
+def test_eval_interval_evaluates_every_nth_and_the_last_epoch(experiment_file, tmp_path):
+    runs = tmp_path / "runs"
+    args = ["run", str(experiment_file), "--runs", str(runs), "--device", "cpu",
+            "--set", "model.method=tsn", "--set", "train.epochs=3", "--set", "eval.interval=2"]
+    assert main(args) == 0
+    (run_dir,) = runs.glob("*/")
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [("top1" in line) for line in lines] == [False, True, True]
+    assert json.loads((run_dir / "result.json").read_text())["top1"] == lines[-1]["top1"]
 
 
 def test_cli_turns_user_errors_into_exit_code_2(experiment_file, capsys):

@@ -13,13 +13,13 @@ import time
 import torch
 from torch import nn
 
-from ..engine.evaluate import autocast
+from ..engine.precision import amp_dtype, autocast
 from ..schema import ExperimentSpec
 from .clip import example_clip
 
 
 def _timings_ms(model: nn.Module, clip: torch.Tensor, device: torch.device, warmup: int,
-                repeats: int, amp: bool) -> list[float]:
+                repeats: int, amp: str) -> list[float]:
     times = []
     with torch.no_grad(), autocast(device, amp):
         for _ in range(warmup):
@@ -48,7 +48,7 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
 
 def measure_speed(model: nn.Module, spec: ExperimentSpec, device: torch.device) -> dict:
     model.eval()
-    amp = spec.train.amp and device.type == "cuda"
+    amp, dtype = spec.train.amp, amp_dtype(device, spec.train.amp) or torch.float32
     cost = spec.cost
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -65,7 +65,7 @@ def measure_speed(model: nn.Module, spec: ExperimentSpec, device: torch.device) 
         "memory_mb": (torch.cuda.max_memory_allocated(device) / 2**20
                       if device.type == "cuda" else None),
         "cost_device": device_name(device),
-        "cost_dtype": "bfloat16" if amp else "float32",
+        "cost_dtype": str(dtype).removeprefix("torch."),
         "cost_threads": torch.get_num_threads(),
     }
 

@@ -1,5 +1,6 @@
 """From a spec's `data:` section to DataLoaders: the catalog supplies defaults, the synthetic
-set is generated on first use, and the lists are checked before any training starts."""
+set is generated on first use, and the lists and frame folders are checked before any
+training starts (under `data.on_error: skip`, entries that fail the check are left out)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,29 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from ..engine.distributed import per_process_batch, rank, world_size
 from ..errors import UserError
+from ..locks import file_lock
 from ..models.registry import get_method
-from ..schema import ExperimentSpec
+from ..schema import DataSpec, ExperimentSpec
 from . import synthmotion
-from .annotations import read_list
-from .catalog import DatasetInfo, get_dataset
-from .frames import FrameFolderDataset
+from .annotations import VideoRecord, read_list
+from .catalog import CLASSES_FILE, DatasetInfo, Layout, get_dataset, read_class_names, split_template
+from .faults import FaultPolicy, GuardedLoader, SampleFault
+from .frames import FrameFolderDataset, frame_problem
+from .gpu_decode import EncodedFrameFolder, keep_encoded
+from .gpu_decode import enabled as gpu_decode_enabled
+from .samplers import SeededSamples, ShardSampler, TrainSampler
 from .sampling import ClipSampler
-from .transforms import apply, default_scale_size, eval_transform, train_transform
+from .transforms import (
+    FlipWithLabelSwap,
+    apply,
+    default_scale_size,
+    eval_transform,
+    read_flip_label_map,
+    train_transform,
+)
+from .videos import VideoFileDataset, is_video, video_problem
 
 
 @dataclass(frozen=True)
@@ -39,40 +54,134 @@ def prepare_dataset(spec: ExperimentSpec) -> DataPaths:
     info = get_dataset(spec.data.dataset)
     paths = resolve_paths(spec, info)
     if info.synthetic:
-        if not synthmotion.is_complete(paths.root):
-            synthmotion.generate(paths.root)
+        # Shards started together on a fresh machine must not generate it twice at once.
+        with file_lock(paths.root.parent / f".{paths.root.name}.lock"):
+            if not synthmotion.is_complete(paths.root):
+                synthmotion.generate(paths.root)
     elif not paths.root.is_dir():
         raise UserError(f"data.root: dataset folder '{paths.root}' for '{info.name}' not found; "
-                        f"set data.root (README: 'Adding a dataset')")
+                        f"set data.root (README: 'Datasets')")
     return paths
 
 
-def build_loaders(spec: ExperimentSpec, train: bool = True) -> tuple[DataLoader | None, DataLoader]:
-    """(train loader or None, evaluation loader) for `spec`."""
+@dataclass(frozen=True)
+class Storage:
+    """How a list's videos are stored: JPEG frame folders named like `template`, or video
+    files. It decides the dataset class that reads them and the check run before training."""
+
+    layout: Layout
+    template: str
+
+    def dataset(self, **kwargs) -> FrameFolderDataset:
+        dataset_class = VideoFileDataset if self.layout == "videos" else FrameFolderDataset
+        return dataset_class(template=self.template, **kwargs)
+
+    def problem(self, root: Path, record: VideoRecord) -> str | None:
+        if self.layout == "videos":
+            return video_problem(root, record)
+        return frame_problem(root, record, self.template)
+
+
+def storage_of(list_path: Path, records: list[VideoRecord], data: DataSpec,
+               info: DatasetInfo) -> Storage:
+    """`data.layout`, else what the list names: video files (known suffixes) or frame folders.
+    Going by the list, not the catalog, lets frames extracted from a dataset that ships videos
+    be used without a setting."""
+    layout = data.layout
+    if layout is None:
+        kinds = {is_video(record.path) for record in records}
+        if len(kinds) > 1:
+            raise UserError(f"{list_path}: names both video files and frame folders; use one kind "
+                            f"per list, or set data.layout")
+        layout = "videos" if kinds == {True} else "frames"
+    template = data.template or info.template
+    split_template(template)
+    return Storage(layout, template)
+
+
+def flip_pairs(data: DataSpec, root: Path, info: DatasetInfo) -> dict[int, int] | None:
+    """The label-swap map of `data.flip_label_map` (class names from the classes.txt that
+    `data convert` writes beside the lists), or None."""
+    if data.flip_label_map is None:
+        return None
+    classes = root / CLASSES_FILE
+    names = read_class_names(classes) if classes.is_file() else None
+    return read_flip_label_map(root / data.flip_label_map, info.num_classes, names)
+
+
+def readable_records(list_path: Path, info: DatasetInfo, root: Path, policy: FaultPolicy,
+                     data: DataSpec) -> tuple[list[VideoRecord], Storage]:
+    """The list's entries whose frames or video files are there, and how they are stored; the
+    others go to `policy` (which stops the run under `fail`) with the list file and line in
+    the message."""
+    entries = read_list(list_path, info.num_classes)
+    storage = storage_of(list_path, entries, data, info)
+    records, faults = [], []
+    for record in entries:
+        problem = storage.problem(root, record)
+        if problem is None:
+            records.append(record)
+        else:
+            faults.append(SampleFault(record.path, f"{list_path}:{record.line}: {problem}"))
+    policy.handle(faults)
+    if not records:
+        raise UserError(f"{list_path}: no entry is readable ({len(faults)} skipped), e.g. "
+                        f"{faults[0].message}")
+    return records, storage
+
+
+def build_loaders(spec: ExperimentSpec, train: bool = True, device: torch.device | None = None
+                  ) -> tuple[DataLoader | None, DataLoader]:
+    """(train loader or None, evaluation loader) for `spec` on `device` (default: CUDA when
+    available). Both share one `FaultPolicy` (`loader.policy`), which knows what was skipped.
+
+    In a run of several processes each loads its share: `train.batch_size / processes` clips
+    of every training batch (see `samplers.TrainSampler`, which `fit` sets to each epoch) and
+    its slice of the evaluation list (`samplers.ShardSampler`)."""
     info = get_dataset(spec.data.dataset)
     paths = prepare_dataset(spec)
     data = spec.data
+    policy = FaultPolicy(data.on_error)
     scale_size = data.scale_size or default_scale_size(data.input_size)
     sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
                           get_method(spec.model.method).frames_per_segment)
-    common = dict(root=paths.root, template=info.template, sampler=sampler)
-    loader_args = dict(num_workers=data.workers, pin_memory=torch.cuda.is_available())
-    val_set = FrameFolderDataset(
-        records=read_list(paths.val_list, info.num_classes),
+    common = dict(root=paths.root, sampler=sampler)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    workers = dict(prefetch_factor=data.prefetch_factor,
+                   persistent_workers=data.persistent_workers) if data.workers else {}
+    # Each loader has its own generator for its workers' base seed, which DataLoader would
+    # otherwise draw from the global generator, shifting the training run's random streams.
+    loader_args = dict(policy=policy, num_workers=data.workers,
+                       pin_memory=data.pin_memory and device.type == "cuda", **workers)
+    records, storage = readable_records(paths.val_list, info, paths.root, policy, data)
+    val_set = storage.dataset(
+        records=records,
         transform=functools.partial(apply, eval_transform(data.input_size, scale_size,
                                                           spec.eval.crops)),
         train=False, **common)
-    val_loader = DataLoader(val_set, batch_size=spec.eval.batch_size, shuffle=False, **loader_args)
+    val_loader = GuardedLoader(val_set, batch_size=spec.eval.batch_size,
+                               sampler=ShardSampler(len(val_set), world_size(), rank()),
+                               generator=torch.Generator().manual_seed(spec.train.seed), **loader_args)
     if not train:
         return None, val_loader
-    train_set = FrameFolderDataset(
-        records=read_list(paths.train_list, info.num_classes),
-        transform=functools.partial(apply, train_transform(data.input_size, info.flip)),
-        train=True, **common)
-    # Fresh workers every epoch, seeded from the generator that `fit` reseeds per epoch: an
-    # epoch's samples then depend only on (seed, epoch), so a resumed run sees the same data.
-    generator = torch.Generator().manual_seed(spec.train.seed)
-    train_loader = DataLoader(train_set, batch_size=spec.train.batch_size, shuffle=True,
-                              drop_last=len(train_set) > spec.train.batch_size,
-                              generator=generator, **loader_args)
+    records, storage = readable_records(paths.train_list, info, paths.root, policy, data)
+    pairs = flip_pairs(data, paths.root, info)
+    if gpu_decode_enabled(spec, device):
+        if storage.layout == "videos" or pairs is not None:
+            raise UserError("data.gpu_decode: decodes JPEG frame folders without label swaps; the "
+                            "training list names video files or data.flip_label_map is set")
+        train_set = EncodedFrameFolder(records=records, transform=keep_encoded, train=True,
+                                       template=storage.template, **common)
+    else:
+        flip = info.flip and pairs is None  # with a map, FlipWithLabelSwap does the flipping
+        train_set = storage.dataset(
+            records=records, transform=functools.partial(apply, train_transform(data.input_size, flip)),
+            train=True, **common)
+        if pairs is not None:
+            train_set = FlipWithLabelSwap(train_set, pairs)
+    batch_size = per_process_batch(spec.train.batch_size)
+    sampler = TrainSampler(train_set, world_size(), rank(), spec.train.seed)
+    train_loader = GuardedLoader(SeededSamples(train_set), batch_size=batch_size, sampler=sampler,
+                                 drop_last=sampler.num_samples > batch_size,
+                                 generator=torch.Generator().manual_seed(spec.train.seed), **loader_args)
     return train_loader, val_loader

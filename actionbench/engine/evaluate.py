@@ -1,8 +1,10 @@
-"""Evaluation: every view of a video is scored and the scores are averaged per video."""
+"""Evaluation: every view of a video is scored and the scores are averaged per video.
+
+With several processes each scores its own slice of the list (`samplers.ShardSampler`, no
+padding) and the per-video scores are gathered in list order, so every video counts once.
+"""
 
 from __future__ import annotations
-
-import contextlib
 
 import torch
 from torch import nn
@@ -10,35 +12,34 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..data.normalize import to_model_input
+from .distributed import all_gather, is_main
 from .metrics import classification_metrics
-
-
-def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA when asked; full precision on the CPU."""
-    if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+from .precision import autocast
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: torch.device, amp: bool = False,
+def predict(model: nn.Module, loader: DataLoader, device: torch.device, amp: str = "none",
             desc: str = "eval") -> tuple[torch.Tensor, torch.Tensor]:
-    """(per-video scores averaged over views, labels), in dataset order."""
+    """(per-video scores averaged over views, labels), in list order, over all processes.
+    `model` is the bare network, never a DDP wrapper: the shards may differ in length."""
     model.eval()
     all_scores, all_labels = [], []
-    for videos, labels in tqdm(loader, desc=desc, leave=False, disable=None):
+    for videos, labels in tqdm(loader, desc=desc, leave=False, disable=None if is_main() else True):
         batch, views = videos.shape[:2]
         with autocast(device, amp):
             logits = model(to_model_input(videos, device))
         scores = logits.float().softmax(dim=1).view(batch, views, -1).mean(dim=1)
         all_scores.append(scores.cpu())
         all_labels.append(labels)
-    return torch.cat(all_scores), torch.cat(all_labels)
+    shards = [shard for shard in all_gather((all_scores, all_labels)) if shard[0]]
+    return (torch.cat([score for scores, _ in shards for score in scores]),
+            torch.cat([label for _, labels in shards for label in labels]))
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             amp: bool = False) -> dict[str, float]:
+             amp: str = "none") -> dict[str, float]:
     scores, labels = predict(model, loader, device, amp)
     metrics = classification_metrics(scores, labels)
     metrics["val_loss"] = nn.functional.nll_loss(scores.clamp_min(1e-12).log(), labels).item()
+    metrics["val_videos"] = len(labels)
     return metrics

@@ -1,5 +1,13 @@
-"""The training loop: SGD with momentum, per-iteration schedule, gradient clipping,
-per-epoch evaluation, JSON-lines metrics and a checkpoint after every epoch."""
+"""The training loop: SGD with momentum, per-iteration schedule, mixed precision, gradient
+clipping, per-epoch evaluation, JSON-lines metrics and checkpoints (every epoch, and every
+`train.checkpoint_every` iterations), on one process or several (DistributedDataParallel).
+
+A resumed run continues exactly where its checkpoint left off: the epoch's sample order comes
+from (seed, epoch) and skips the batches already trained on, each sample's augmentation from
+its own seed (`data/samplers.py`), and the remaining random draws (dropout, GPU-side
+augmentation) from the generator states stored in the checkpoint. On the CPU a resumed run
+ends with the same weights and metrics as an uninterrupted one.
+"""
 
 from __future__ import annotations
 
@@ -14,77 +22,161 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.normalize import to_model_input
+from ..data.gpu_decode import input_converter
 from ..schema import ExperimentSpec
-from .checkpoint import load_checkpoint, save_checkpoint
-from .evaluate import autocast, evaluate
+from . import distributed, rng
+from .checkpoint import Progress, read_checkpoint, restore_checkpoint, save_checkpoint
+from .evaluate import evaluate
+from .precision import autocast, grad_scaler, to_channels_last
+from .recipe import apply_partial_bn, build_optimizer
 from .schedule import build_scheduler
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.pt"
+LOG_EVERY = 20
+"""Iterations between reads of the running loss: the progress bar and the divergence check
+wait for the device only this often, so the CPU keeps queueing work ahead of the GPU."""
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the run is recorded as failed with this reason."""
 
 
-def build_optimizer(model: nn.Module, spec: ExperimentSpec) -> torch.optim.SGD:
-    """SGD with weight decay on weights only (no decay on BN parameters and biases)."""
-    decay, no_decay = [], []
-    for param in model.parameters():
-        if param.requires_grad:
-            (decay if param.ndim > 1 else no_decay).append(param)
-    return torch.optim.SGD([{"params": decay, "weight_decay": spec.train.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}],
-                           lr=spec.train.lr, momentum=spec.train.momentum)
+def prepare_model(model: nn.Module, spec: ExperimentSpec, device: torch.device) -> nn.Module:
+    """The module that trains: `model` (already on `device`) with partial BN, channels-last,
+    DistributedDataParallel and torch.compile as configured. `model` stays the bare network
+    that checkpoints and evaluation use; both share the parameters."""
+    if spec.train.partial_bn:
+        apply_partial_bn(model)
+    if spec.train.channels_last and device.type == "cuda":
+        to_channels_last(model)
+    trained = distributed.wrap(model, device, spec.train.sync_bn)
+    return torch.compile(trained) if spec.train.compile else trained
+
+
+def train_step(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+               optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+               spec: ExperimentSpec, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step; returns (loss, logits), detached, without waiting for the device."""
+    with autocast(device, spec.train.amp):
+        logits = model(inputs)
+        loss = nn.functional.cross_entropy(logits.float(), labels)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if spec.train.clip_grad:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), spec.train.clip_grad)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach(), logits.detach()
+
+
+def _epoch_totals(stats: torch.Tensor, epoch: int, iteration: int) -> torch.Tensor:
+    """(loss sum, correct, clips) over all processes, on the CPU; stops a diverged run."""
+    totals = distributed.all_reduce_sum(stats.clone()).cpu()
+    if not math.isfinite(totals[0]):
+        raise TrainingDiverged(f"loss became {totals[0].item()} in epoch {epoch + 1} "
+                               f"(by iteration {iteration})")
+    return totals
+
+
+def _check_weights(model: nn.Module, epoch: int) -> None:
+    """Stop before a checkpoint replaces the last good one with broken weights: a step can
+    overflow the weights while the loss it reported was still finite."""
+    tensors = [value for value in model.state_dict().values() if value.is_floating_point()]
+    if not torch.stack([torch.isfinite(value).all() for value in tensors]).all():
+        raise TrainingDiverged(f"the weights became NaN or infinite in epoch {epoch}")
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                    scheduler, device: torch.device, spec: ExperimentSpec, epoch: int) -> dict:
+                    scheduler, device: torch.device, spec: ExperimentSpec, epoch: int, *,
+                    scaler: torch.amp.GradScaler | None = None, start: Progress | None = None,
+                    on_checkpoint: Callable[[int, torch.Tensor], None] | None = None) -> dict:
+    """One epoch, or its rest when `start` (a mid-epoch checkpoint) says how far it got.
+    `on_checkpoint(iteration, totals)` is called every `train.checkpoint_every` iterations."""
     model.train()
-    criterion = nn.CrossEntropyLoss()
-    total_loss, correct, seen = 0.0, 0, 0
+    if spec.train.partial_bn:
+        apply_partial_bn(model)
+    scaler = scaler or grad_scaler(device, "none")
+    to_input = input_converter(spec, device)
+    every = spec.train.checkpoint_every
+    iteration = start.iteration if start else 0
+    total = iteration + len(loader)
+    stats = torch.zeros(3, dtype=torch.float64, device=device)
+    if start is not None and start.epoch_stats is not None and distributed.is_main():
+        stats += start.epoch_stats.to(device)
     started = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{spec.train.epochs}", leave=False, disable=None)
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{spec.train.epochs}", initial=iteration, total=total,
+               leave=False, disable=None if distributed.is_main() else True)
     for videos, labels in bar:
-        inputs = to_model_input(videos, device)
         labels = labels.to(device, non_blocking=True)
-        with autocast(device, spec.train.amp):
-            logits = model(inputs)
-            loss = criterion(logits.float(), labels)
-        if not math.isfinite(loss.item()):
-            raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if spec.train.clip_grad:
-            nn.utils.clip_grad_norm_(model.parameters(), spec.train.clip_grad)
-        optimizer.step()
+        loss, logits = train_step(model, to_input(videos), labels, optimizer, scaler, spec, device)
         scheduler.step()
-        total_loss += loss.item() * len(labels)
-        correct += (logits.argmax(dim=1) == labels).sum().item()
-        seen += len(labels)
-        bar.set_postfix(loss=f"{total_loss / seen:.3f}")
-    return {"train_loss": total_loss / seen, "train_top1": 100 * correct / seen,
-            "lr": optimizer.param_groups[0]["lr"], "epoch_time_s": time.perf_counter() - started}
+        stats[0] += loss * len(labels)
+        stats[1] += (logits.argmax(dim=1) == labels).sum()
+        stats[2] += len(labels)
+        iteration += 1
+        due = bool(every) and scheduler.last_epoch % every == 0 and iteration < total
+        if iteration % LOG_EVERY == 0 or due:
+            totals = _epoch_totals(stats, epoch, iteration)
+            bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}")
+            if due and on_checkpoint:
+                on_checkpoint(iteration, totals)
+    totals = _epoch_totals(stats, epoch, iteration)
+    group = optimizer.param_groups[0]
+    return {"train_loss": (totals[0] / totals[2]).item(), "train_top1": (100 * totals[1] / totals[2]).item(),
+            "lr": group["lr"] / group.get("lr_mult", 1.0), "epoch_time_s": time.perf_counter() - started}
 
 
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, spec: ExperimentSpec,
         device: torch.device, run_dir: Path, on_epoch: Callable[[dict], None]) -> dict:
-    """Train for spec.train.epochs (resuming from run_dir's checkpoint) and return the last
-    evaluation metrics. `on_epoch` receives each epoch's metrics as they are produced."""
-    optimizer = build_optimizer(model, spec)
+    """Train for spec.train.epochs, resuming from run_dir's checkpoint, and return the last
+    evaluation metrics. `model` is the bare network on `device`. Rank 0 alone writes the
+    checkpoint and passes each epoch's metrics to `on_epoch`."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    trained = prepare_model(model, spec, device)
+    optimizer = build_optimizer(model, spec, device)
+    sampler = train_loader.sampler
+    sampler.set_epoch(0)
     scheduler = build_scheduler(optimizer, spec.train, len(train_loader))
-    checkpoint_path = run_dir / "checkpoint.pt"
-    start_epoch, metrics = load_checkpoint(checkpoint_path, model, optimizer, scheduler)
-    if start_epoch:
-        log.info("resuming %s from epoch %d", run_dir.name, start_epoch)
-    for epoch in range(start_epoch, spec.train.epochs):
-        train_loader.generator.manual_seed(spec.train.seed + epoch)
-        torch.manual_seed(spec.train.seed + epoch)
-        metrics = train_one_epoch(model, train_loader, optimizer, scheduler, device, spec, epoch)
-        metrics.update(evaluate(model, val_loader, device, spec.train.amp))
-        metrics["epoch"] = epoch + 1
-        on_epoch(metrics)
-        save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch + 1, metrics)
-        log.info("epoch %d/%d: train loss %.3f, val top-1 %.1f%%", epoch + 1, spec.train.epochs,
-                 metrics["train_loss"], metrics["top1"])
+    scaler = grad_scaler(device, spec.train.amp)
+    path = run_dir / CHECKPOINT_FILE
+    state = distributed.broadcast(read_checkpoint(path) if distributed.is_main() else None)
+    start = restore_checkpoint(path, state, model, optimizer, scheduler, scaler) if state else Progress()
+    if state:
+        log.info("resuming %s from epoch %d, iteration %d", run_dir.name, start.epoch + 1, start.iteration)
+
+    def checkpoint(progress: Progress) -> None:
+        _check_weights(model, progress.epoch + (1 if progress.iteration else 0))
+        progress.rng = distributed.all_gather(rng.capture())
+        if distributed.is_main():
+            save_checkpoint(path, model, optimizer, scheduler, scaler, progress)
+
+    metrics = start.metrics
+    for epoch in range(start.epoch, spec.train.epochs):
+        resume = start if epoch == start.epoch and start.iteration else None
+        if resume and resume.rng and len(resume.rng) == distributed.world_size():
+            rng.restore(resume.rng[distributed.rank()])
+        else:
+            rng.seed_all(rng.derive_seed(spec.train.seed, epoch, distributed.rank()))
+        sampler.set_epoch(epoch, skip=resume.iteration * train_loader.batch_size if resume else 0)
+        done = metrics
+        epoch_metrics = train_one_epoch(
+            trained, train_loader, optimizer, scheduler, device, spec, epoch, scaler=scaler, start=resume,
+            on_checkpoint=lambda iteration, totals: checkpoint(Progress(epoch, iteration, done, totals)))
+        last = epoch + 1 == spec.train.epochs
+        evaluated = last or (epoch + 1) % spec.eval.interval == 0
+        metrics = {**epoch_metrics,
+                   **(evaluate(model, val_loader, device, spec.train.amp) if evaluated else {}),
+                   "epoch": epoch + 1}
+        # Metrics first: a kill between the two repeats the epoch, whose new line replaces
+        # the old one; the other order would lose the epoch's line for good.
+        if distributed.is_main():
+            on_epoch(metrics)
+        checkpoint(Progress(epoch + 1, 0, metrics))
+        validation = f", val top-1 {metrics['top1']:.1f}%" if evaluated else ""
+        log.info("epoch %d/%d: train loss %.3f%s", epoch + 1, spec.train.epochs,
+                 metrics["train_loss"], validation)
     return metrics

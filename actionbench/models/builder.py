@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..data.catalog import get_dataset
+from ..engine.checkpoint import read_tensors
 from ..errors import UserError
 from ..schema import ExperimentSpec
 from .backbones.resnet import spread_rgb_kernels
@@ -58,10 +59,7 @@ def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> N
     path = imagenet_weights_path(backbone) if pretrained == "imagenet" else Path(pretrained)
     if not path.is_file():
         raise UserError(f"model.pretrained: weights file '{path}' not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(f"model.pretrained: cannot load '{path}' as a state dict ({exc})") from None
+    state = read_tensors(path, "model.pretrained takes a torchvision-style state dict of tensors")
     target = getattr(model, "backbone", model)
     own = target.state_dict()
     names = {key.replace(".layer.", "."): key for key in own}

@@ -39,13 +39,11 @@ class KeyMatch:
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint file, unwrapped from `{"model": ...}` (ours) or
     `{"state_dict": ...}` (the reference repositories) and from DataParallel's `module.`."""
+    from ..engine.checkpoint import read_tensors
+
     if not path.is_file():
         raise UserError(f"weights file '{path}' not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(f"weights file '{path}' cannot be read as a state dict "
-                        f"(only tensors are accepted: {exc})") from None
+    state = read_tensors(path, "give a state dict of tensors")
     for wrapper in ("model", "state_dict"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]

@@ -213,3 +213,11 @@ def test_torchvision_models_match_their_published_cost(method, frames, size, gfl
     cost = count_flops(model, torch.randn(1, 3, frames, size, size))
     assert cost["gflops"] == pytest.approx(gflops, rel=0.03)
     assert cost["params_m"] == pytest.approx(params_m, rel=0.03)
+
+
+def test_s3d_bn_momentum_option_defaults_to_torchvision():
+    momenta = {module.momentum for module in build("s3d", frames=14, backbone="none").modules()
+               if isinstance(module, torch.nn.BatchNorm3d)}
+    assert momenta == {0.001}
+    short_run = build("s3d", frames=14, backbone="none", bn_momentum=0.1)
+    assert {m.momentum for m in short_run.modules() if isinstance(m, torch.nn.BatchNorm3d)} == {0.1}

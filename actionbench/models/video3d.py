@@ -226,10 +226,21 @@ class ClippedAvgPool3d(nn.Module):
         return F.avg_pool3d(x, kernel, stride=1)
 
 
-@register_method("s3d", family="3D", backbones=("none",), min_frames=14,
+class S3DOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bn_momentum: float = Field(0.001, gt=0, le=1, description="BatchNorm running-statistics "
+                               "momentum; torchvision's 0.001 (a TensorFlow port) needs thousands "
+                               "of iterations before eval-mode outputs mean anything, so short "
+                               "runs from scratch want PyTorch's usual 0.1")
+
+
+@register_method("s3d", family="3D", backbones=("none",), min_frames=14, options=S3DOptions,
                  description="S3D (torchvision s3d): Inception-V1 with separable 1x3x3 + 3x1x1 "
                              "convs; needs at least 14 frames")
 def s3d_(ctx: BuildContext) -> nn.Module:
     model = s3d(weights=None, num_classes=ctx.num_classes, dropout=ctx.dropout)
     model.avgpool = ClippedAvgPool3d(model.avgpool.kernel_size)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.momentum = ctx.options.bn_momentum
     return model

@@ -58,15 +58,21 @@ def build_method(method: str, frames: int = 4, classes: int = 10, backbone: str 
     return entry.build(ctx).eval()
 
 
-@pytest.fixture(scope="session")
-def synth_root(tmp_path_factory):
-    """A tiny synthmotion (2 training and 1 validation clip per class, 8 frames of 32 px)."""
+def generate_synthmotion(folder: Path, train_per_class: int, frames: int) -> Path:
+    """A tiny synthmotion (one validation clip per class, 32 px frames) in `folder`."""
     from actionbench.data import synthmotion
 
-    root = tmp_path_factory.mktemp("data") / "synthmotion"
-    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=2, val_per_class=1,
-                                                       frames=8, size=32), progress=False)
+    root = folder / "synthmotion"
+    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=train_per_class,
+                                                       val_per_class=1, frames=frames, size=32),
+                         progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """2 training clips per class of 8 frames."""
+    return generate_synthmotion(tmp_path_factory.mktemp("data"), train_per_class=2, frames=8)
 
 
 def write_video(path: Path, frames: int, width: int = 32, height: int = 32, fps: int = 25,
@@ -97,10 +103,5 @@ def grey_level(index: int) -> int:
 
 @pytest.fixture(scope="session")
 def minimal_synth_root(tmp_path_factory):
-    """The smallest synthmotion: 1 training and 1 validation clip per class, 4 frames of 32 px."""
-    from actionbench.data import synthmotion
-
-    root = tmp_path_factory.mktemp("minimal") / "synthmotion"
-    synthmotion.generate(root, synthmotion.SynthConfig(train_per_class=1, val_per_class=1,
-                                                       frames=4, size=32), progress=False)
-    return root
+    """The smallest: 1 training clip per class of 4 frames."""
+    return generate_synthmotion(tmp_path_factory.mktemp("minimal"), train_per_class=1, frames=4)

@@ -39,9 +39,10 @@ def backbones() -> str:
 def datasets() -> str:
     from .data.catalog import DATASETS
 
-    rows = [[info.name, info.num_classes, info.root, "yes" if info.flip else "no",
+    rows = [[info.name, info.num_classes, info.root, info.layout, "yes" if info.flip else "no",
              info.description] for info in DATASETS.values()]
-    return tabulate(rows, headers=["dataset", "classes", "default root", "h-flip", "description"])
+    return tabulate(rows, headers=["dataset", "classes", "default root", "ships", "h-flip",
+                                   "description"])
 
 
 def experiments(folder: Path) -> str:

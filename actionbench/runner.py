@@ -109,16 +109,15 @@ def evaluate_weights(experiment: Experiment, weights: Path, store: RunStore,
     from .engine.evaluate import evaluate
     from .models.weights import file_sha256, load_weights
 
-    if not weights.is_file():
-        raise UserError(f"--weights: file '{weights}' not found")
+    started, clock = now(), time.perf_counter()
+    model = build_network(experiment.spec)
+    # Loaded before the run folder exists: weights that do not fit leave nothing behind.
+    match = load_weights(model, experiment.spec.model.method, weights)
     digest = file_sha256(weights)
     named = experiment.spec.model_copy(update={"name": f"{experiment.spec.name}-w{digest[:8]}"})
     experiment = Experiment(named, experiment.source)
-    run_dir = store.start(experiment)
-    started, clock = now(), time.perf_counter()
     _, val_loader = build_loaders(named, train=False)
-    model = build_network(named)
-    match = load_weights(model, named.model.method, weights)
+    run_dir = store.start(experiment)
     metrics = evaluate(model.to(device), val_loader, device, named.train.amp)
     record = build_record(experiment, status=FINISHED, device=str(device), metrics=metrics,
                           cost=measure_cost(model, named, device), started=started,

@@ -212,3 +212,4 @@ def test_eval_writes_a_record_for_released_weights(tmp_path, write_yaml, synth_r
     assert main([*args[:3], str(tmp_path / "ssv2.pth"), *args[4:]]) == 2
     error = capsys.readouterr().err
     assert "ssv2.pth" in error and "new_fc.weight" in error and "Traceback" not in error
+    assert len(list(runs.iterdir())) == 1  # the refused weights left no run folder behind

@@ -12,6 +12,7 @@ from ..engine.checkpoint import read_tensors
 from ..errors import UserError
 from ..schema import ExperimentSpec
 from .backbones.resnet import spread_rgb_kernels
+from .reference_keys import without_wrappers
 from .registry import BuildContext, get_method
 from .video3d import inflate_state_dict
 
@@ -62,7 +63,7 @@ def load_backbone_weights(model: nn.Module, pretrained: str, backbone: str) -> N
     state = read_tensors(path, "model.pretrained takes a torchvision-style state dict of tensors")
     target = getattr(model, "backbone", model)
     own = target.state_dict()
-    names = {key.replace(".layer.", "."): key for key in own}
+    names = {without_wrappers(key): key for key in own}
     mapped = {names[key]: value for key, value in state.items() if key in names}
     if not mapped:
         raise UserError(f"model.pretrained: '{path}' shares no parameter names with {backbone}")

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 
 def default_scale_size(input_size: int) -> int:

@@ -11,10 +11,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.normalize import to_model_input
-from .distributed import all_gather, is_main
+from ..core.distributed import all_gather, is_main
+from ..core.model_input import to_model_input
+from ..core.precision import autocast
 from .metrics import classification_metrics
-from .precision import autocast
 
 
 @torch.no_grad()

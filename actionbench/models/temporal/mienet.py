@@ -28,10 +28,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...plan.registry import BuildContext, KeyConvention, register_method
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
-from .dptam import insert_dptam
+from ..reference_keys import PA_RULES
+from .dptam import MIENET_DPTAM_RULES, MIENET_UNUSED, insert_dptam
 from .pan import FRAMES_PER_SEGMENT, PersistenceStem, widen_first_conv
+
+MIENET = KeyConvention("li-stu-998/MIE-Net", rules=(
+    *PA_RULES,
+    (r"^w$", "stem.modality_logits"),
+    *MIENET_DPTAM_RULES,
+), unused=MIENET_UNUSED)
 
 
 class AdaptiveFusionStem(PersistenceStem):
@@ -48,8 +55,10 @@ class AdaptiveFusionStem(PersistenceStem):
 
 
 @register_method("mienet", family="2D", frames_per_segment=FRAMES_PER_SEGMENT,
+                 docs="docs/methods/mienet.md",
                  description="MIE-Net: adaptive fusion of RGB and persistence-of-appearance "
-                             "maps (4 frames per segment), DPTAM in every block")
+                             "maps (4 frames per segment), DPTAM in every block",
+                 checkpoints=(MIENET,))
 def mienet(ctx: BuildContext) -> nn.Module:
     resnet = build_resnet(ctx)
     widen_first_conv(resnet, 3 + FRAMES_PER_SEGMENT - 1)

@@ -32,11 +32,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torchvision.models.resnet import ResNet
 
+from ...plan.registry import BuildContext, KeyConvention, PublishedCost, Setting, register_method
 from ..backbones.resnet import spread_rgb_kernels
 from ..insert import insert_before
 from ..recognizer2d import build_resnet, new_classifier, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import PA_RULES, PA_UNUSED, TSN_WRAPPER_RULES
 from .tsm import TemporalShift, shifted_blocks
+
+PAN_REPOSITORY = KeyConvention("zhang-can/PAN-PyTorch", rules=(
+    *PA_RULES,
+    (r"^base_model\.fc\.TES\.", "head.tes."),
+    (r"^base_model\.fc\.pred\.", "head.fc."),
+    *TSN_WRAPPER_RULES,
+), unused=PA_UNUSED)
+"""TSM's naming, with the PA layer as `PA.shallow_conv` and the VAP head as
+`base_model.fc.{TES,pred}`."""
 
 FRAMES_PER_SEGMENT = 4
 """PAN's m: consecutive frames per segment, giving m - 1 = 3 PA maps (sheet §11)."""
@@ -152,10 +162,15 @@ class VAPHead(nn.Module):
         return self.fc(self.dropout((pooled * weights.unsqueeze(2)).sum(dim=1)))
 
 
-@register_method("pan", family="2D", options=PANOptions, min_frames=2,
-                 frames_per_segment=FRAMES_PER_SEGMENT,
-                 description="PAN_Lite: RGB + persistence-of-appearance maps (4 frames per "
-                             "segment) in a 6-channel TSM ResNet, VAP head")
+@register_method(
+    "pan", family="2D", options=PANOptions, min_frames=2, frames_per_segment=FRAMES_PER_SEGMENT,
+    docs="docs/methods/pan.md",
+    description="PAN_Lite: RGB + persistence-of-appearance maps (4 frames per segment) in a "
+                "6-channel TSM ResNet, VAP head",
+    checkpoints=(PAN_REPOSITORY,),
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 174),
+                             "zhang-can/PAN-PyTorch@2d96513:README.md, PAN_Lite", gflops=35.7,
+                             note="rounded; its extra 0.2 G is not documented"),))
 def pan(ctx: BuildContext) -> nn.Module:
     options: PANOptions = ctx.options
     resnet = build_resnet(ctx)

@@ -39,9 +39,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ...plan.registry import BuildContext, PublishedCost, Setting, register_method
 from ..insert import replace_layer
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
 
 
 class STMOptions(BaseModel):
@@ -115,9 +115,14 @@ class STMConv(nn.Module):
         return f"frames={self.frames}"
 
 
-@register_method("stm", family="2D", options=STMOptions, min_frames=2,
-                 description="STM: channel-wise spatio-temporal (CSTM) + motion (CMM) paths in "
-                 "place of conv2 of every block")
+@register_method(
+    "stm", family="2D", options=STMOptions, min_frames=2, docs="docs/methods/stm.md",
+    description="STM: channel-wise spatio-temporal (CSTM) + motion (CMM) paths in place of "
+                "conv2 of every block",
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 174),
+                             "STM (Jiang et al., ICCV 2019), Table 1: STM 8f", gflops=33.3,
+                             params_m=24.0, note="rounded; see the method's note for what the "
+                             "extra 0.3 G may count"),))
 def stm(ctx: BuildContext) -> nn.Module:
     options: STMOptions = ctx.options
     resnet = build_resnet(ctx)

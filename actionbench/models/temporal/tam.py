@@ -31,9 +31,10 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ...plan.registry import BuildContext, ContractInput, PublishedCost, Setting, register_method
 from ..insert import STAGES, Before, insert_before
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import IBM, IBM_COST
 
 
 class TAMOptions(BaseModel):
@@ -106,9 +107,19 @@ def pooled_frames(frames: int) -> int:
     return (frames - 1) // 2 + 1
 
 
-@register_method("tam", family="2D", options=TAMOptions,
-                 description="TAM (IBM, 'More Is Less'): depthwise temporal aggregation of "
-                 "neighbouring frames before conv1 of every block")
+@register_method(
+    "tam", family="2D", options=TAMOptions, docs="docs/methods/tam.md",
+    description="TAM (IBM, 'More Is Less'): depthwise temporal aggregation of neighbouring "
+                "frames before conv1 of every block",
+    checkpoints=(IBM,),
+    contract_inputs=(ContractInput(), ContractInput.of(frames=16, temporal_pool=True),
+                 ContractInput.of(blending_frames=5, blending_method="max", dw_conv=False)),
+    published=(
+        PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=32.831963136,
+                      params_m=23.725655, exact=True),
+        PublishedCost(Setting.of("resnet18", 8, 224, 87), IBM_COST, gflops=14.530768896,
+                      params_m=11.225559, exact=True),
+    ))
 def tam(ctx: BuildContext) -> nn.Module:
     options: TAMOptions = ctx.options
     resnet = build_resnet(ctx)

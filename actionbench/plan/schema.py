@@ -2,7 +2,8 @@
 
 The field descriptions are the documentation: `benchmark.py list fields` prints them and the
 README's schema section is generated from the same source. Validation is pydantic's (strict
-about unknown keys and types); checks against the registries live in `config.py`.
+about unknown keys and types); checks against the registries, and everything derived from a
+spec, are `config.resolve`'s.
 """
 
 from __future__ import annotations
@@ -140,10 +141,6 @@ class ExperimentSpec(StrictModel):
     eval: EvalSpec = Field(default_factory=EvalSpec)
     cost: CostSpec = Field(default_factory=CostSpec)
     paper: PaperSpec | None = Field(None, description="published numbers for comparison")
-
-    @property
-    def views(self) -> int:
-        return self.eval.clips * self.eval.crops
 
 
 def section_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:

@@ -6,8 +6,9 @@ here degrades to one process: the helpers return rank 0 of 1 and communicate not
 engine has one code path.
 
 Who does what: every process trains on its share of each batch (DistributedDataParallel
-averages the gradients) and evaluates its share of the videos; rank 0 alone writes
-checkpoints, metrics, records and logs.
+averages the gradients, see `engine/parallel.py`) and evaluates its share of the videos;
+rank 0 alone writes checkpoints, metrics, records and logs. These helpers are neutral: the
+data, engine and run-store layers all ask them who they are.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch import nn
 
-from ..errors import UserError
+from .errors import UserError
 
 
 def world_size() -> int:
@@ -71,26 +71,6 @@ def per_process_batch(batch_size: int) -> int:
         raise UserError(f"train.batch_size: {batch_size} clips cannot be split evenly between "
                         f"{processes} processes; use a multiple of {processes}")
     return batch_size // processes
-
-
-def wrap(model: nn.Module, device: torch.device, sync_bn: bool) -> nn.Module:
-    """DistributedDataParallel around `model` when there are several processes (SyncBN first
-    when asked and on CUDA); `model` itself otherwise."""
-    if world_size() == 1:
-        return model
-    if sync_bn and device.type == "cuda":
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    elif sync_bn:
-        logging.getLogger(__name__).warning("train.sync_bn needs CUDA; ignored on the CPU")
-    return nn.parallel.DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == "cuda" else None)
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The network inside torch.compile's and DDP's wrappers (whose state_dict keys carry no
-    `_orig_mod.` or `module.` prefix)."""
-    model = getattr(model, "_orig_mod", model)
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:

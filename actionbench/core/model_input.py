@@ -1,4 +1,5 @@
-"""Turn uint8 batches into the models' input on the device.
+"""The models' input contract: normalised float clips (N, C, T, H, W), made on the device
+from the uint8 batches that loaders ship.
 
 Loaders ship uint8 (4x fewer bytes through pinned memory and the PCIe bus than float32);
 conversion and ImageNet normalisation happen here, on the device, in one fused step.

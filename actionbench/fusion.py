@@ -1,6 +1,9 @@
-"""Late fusion of saved predictions: two streams (RGB + flow, TSN's two-stream testing), clips
-evaluated in separate runs (ESTI's `pkl_to_results.py`), or an ensemble of seeds, combined
-video by video into one set of predictions that is scored like any other.
+"""Late fusion of saved predictions: two streams (RGB + flow), clips evaluated in separate runs,
+or an ensemble of seeds, combined video by video into one set of predictions that is scored
+like any other. The references do it in their test scripts: the weighted sum of several
+models' scores (mit-han-lab/temporal-shift-module@1f6a834:test_models.py, `--coeff`), and the
+mean of the softmax of clips evaluated one per run (Yu0tang/ESTI@ec9f6a0:pkl_to_results.py;
+`probabilities` fusion of those runs gives its top-1 and top-5).
 
 Averaging happens in one of two spaces, with weights normalised to sum to 1:
 

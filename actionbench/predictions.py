@@ -13,10 +13,14 @@ evaluation, beside its record:
                                                     view_scores) and the video list's digest
 
 `meta["scores"]` says what the numbers are, for `scores` and `view_scores` alike: softmax
-`probabilities` or raw `logits`. Either way the video's score is the mean of its view scores
-(mean of softmax, TSN's consensus, or mean of logits, TSM's `test_models.py`), and the reader
-checks it. `video_list_sha256` digests the (id, label) pairs in order, so two evaluations are
-paired video by video exactly when their digests agree.
+`probabilities` or raw `logits`. Either way the video's score is the mean of its view scores,
+and the reader checks it: the mean of softmax is what `engine/evaluate.py: predict` computes,
+the mean of logits what mit-han-lab/temporal-shift-module@1f6a834:test_models.py
+(`eval_video`) computes; its `--softmax` after that mean changes no top-k, so such an
+evaluation is stored as the mean logits.
+
+`video_list_sha256` digests the (id, label) pairs in order, so two evaluations are paired video
+by video exactly when their digests agree.
 """
 
 from __future__ import annotations

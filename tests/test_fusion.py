@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from actionbench.errors import UserError
-from actionbench.fusion import fuse
-from actionbench.predictions import Predictions, read_predictions, write_predictions
+from actionbench.core.errors import UserError
+from actionbench.report.fusion import fuse
+from actionbench.store.predictions import Predictions, read_predictions, write_predictions
 
 VIDEOS, CLASSES = 300, 6
 

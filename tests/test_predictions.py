@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from actionbench.engine.metrics import classification_metrics
-from actionbench.errors import UserError
-from actionbench.predictions import Predictions, read_predictions, video_list_sha256, write_predictions
+from actionbench.core.errors import UserError
+from actionbench.core.metrics import classification_metrics
+from actionbench.store.predictions import Predictions, read_predictions, video_list_sha256, write_predictions
 
 VIDEOS, VIEWS, CLASSES = 40, 3, 7
 

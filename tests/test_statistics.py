@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from actionbench.engine.metrics import classification_metrics
-from actionbench.errors import UserError
-from actionbench.predictions import Predictions
+from actionbench.core.errors import UserError
+from actionbench.core.metrics import classification_metrics
 from actionbench.report.statistics import (
     _Cells,
     accuracy_intervals,
@@ -21,6 +20,7 @@ from actionbench.report.statistics import (
     seed_groups,
     summarise_seeds,
 )
+from actionbench.store.predictions import Predictions
 
 CLASSES = 10
 

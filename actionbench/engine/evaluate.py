@@ -12,9 +12,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..core.distributed import all_gather, is_main
+from ..core.metrics import classification_metrics
 from ..core.model_input import to_model_input
 from ..core.precision import autocast
-from .metrics import classification_metrics
 
 
 @torch.no_grad()

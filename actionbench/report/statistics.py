@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binomtest
 
-from ..errors import UserError
-from ..predictions import Predictions, require_same_videos
+from ..core.errors import UserError
+from ..store.predictions import Predictions, require_same_videos
 
 RESAMPLES = 1000
 SEED = 0
@@ -112,7 +112,7 @@ class _Cells:
 
     def mean_class(self, counts: np.ndarray, flag: int) -> np.ndarray:
         """Per row of counts: the mean over the classes present in it of their share of
-        videos with the flag set, in percent (as `engine.metrics.classification_metrics`)."""
+        videos with the flag set, in percent (as `core.metrics.classification_metrics`)."""
         videos = np.add.reduceat(counts, self.class_starts, axis=1)
         correct = np.add.reduceat(counts * self.flags[flag], self.class_starts, axis=1)
         recall = np.divide(correct, videos, out=np.full(videos.shape, np.nan), where=videos > 0)

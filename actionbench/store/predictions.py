@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import atomic_write
-from .engine.metrics import classification_metrics, topk_correct
-from .errors import UserError
+from ..core.atomic import atomic_write
+from ..core.errors import UserError
+from ..core.metrics import classification_metrics, topk_correct
 
-FORMAT = "actionbench.predictions"
+FORMAT = "actionbench.store.predictions"
 VERSION = 1
 SCORE_KINDS = ("probabilities", "logits")
 REQUIRED = ("scores", "labels", "video_ids", "meta")

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy.special import softmax
 
-from .errors import UserError
-from .predictions import SCORE_KINDS, Predictions, require_same_videos
+from ..core.errors import UserError
+from ..store.predictions import SCORE_KINDS, Predictions, require_same_videos
 
 SPACES = SCORE_KINDS
 

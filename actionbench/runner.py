@@ -124,7 +124,8 @@ def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.d
     plan = plan.renamed(f"{plan.name}-w{digest[:8]}")
     _, val_loader = build_loaders(plan, train=False)
     run_dir = store.start(plan)
-    metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp)
+    metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp,
+                       plan.spec.eval.aggregate)
     record = RunRecord.create(plan, status=FINISHED, metrics=metrics,
                               cost=measure_cost(model, plan, device), device=str(device),
                               provenance=provenance(plan.spec.train.seed, started),

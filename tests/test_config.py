@@ -118,3 +118,11 @@ def test_bad_matrix_and_override(write_yaml):
         load_plans([path], ["train.epochs"])
     with pytest.raises(ConfigError, match="--set train.epohcs=2"):
         load_plans([path], ["train.epohcs=2"])
+
+
+def test_a_field_added_later_enters_the_id_only_when_set(write_yaml):
+    (default,) = load_plans([write_yaml("a.yaml", tiny_experiment())])
+    (explicit,) = load_plans([write_yaml("b.yaml", tiny_experiment(eval__aggregate="softmax"))])
+    (logits,) = load_plans([write_yaml("c.yaml", tiny_experiment(eval__aggregate="logits"))])
+    assert default.id == explicit.id != logits.id
+    assert "aggregate" not in str(default.id)

@@ -178,7 +178,8 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan
         last = epoch + 1 == train.epochs
         evaluated = last or (epoch + 1) % plan.spec.eval.interval == 0
         metrics = {**epoch_metrics,
-                   **(evaluate(model, val_loader, device, train.amp) if evaluated else {}),
+                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate)
+                      if evaluated else {}),
                    "epoch": epoch + 1}
         # Metrics first: a kill between the two repeats the epoch, whose new line replaces
         # the old one; the other order would lose the epoch's line for good.

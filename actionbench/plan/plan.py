@@ -32,9 +32,24 @@ resumes in the same folder once `data.on_error: skip` is set."""
 
 def spec_id(spec: ExperimentSpec) -> str:
     """Readable name plus a short hash of everything that changes the result."""
-    content = spec.model_dump(mode="json", exclude=FIELDS_OUTSIDE_ID)
+    content = _without_later_defaults(spec, spec.model_dump(mode="json", exclude=FIELDS_OUTSIDE_ID))
     digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
     return f"{spec.name}-{digest}"
+
+
+def _without_later_defaults(model: BaseModel, content: dict) -> dict:
+    """`content` (a dump of `model`) without the fields added later that keep their default
+    (schema.ADDED_LATER), section by section."""
+    for name, field in type(model).model_fields.items():
+        if name not in content:
+            continue
+        value = getattr(model, name)
+        if isinstance(value, BaseModel) and isinstance(content[name], dict):
+            _without_later_defaults(value, content[name])
+        elif (field.json_schema_extra or {}).get("id_when_set") and \
+                value == field.get_default(call_default_factory=True):
+            del content[name]
+    return content
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,12 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+ADDED_LATER = {"id_when_set": True}
+"""`json_schema_extra` of a field added after run ids were first issued: at its default it
+computes what runs did before it existed, so it enters the run id only when set to something
+else (`plan.spec_id`), and older run folders keep their ids."""
+
+
 class ModelSpec(StrictModel):
     method: str = Field(description="temporal method, see `benchmark.py list methods`")
     backbone: str | None = Field(
@@ -111,6 +117,10 @@ class EvalSpec(StrictModel):
     batch_size: PositiveInt = Field(16, description="videos per evaluation batch (per process)")
     interval: PositiveInt = Field(1, description="evaluate every N training epochs (the last "
                                   "one always); a larger N saves time, the curves get fewer points")
+    aggregate: Literal["softmax", "logits"] = Field(
+        "softmax", json_schema_extra=ADDED_LATER,
+        description="how a video's views are averaged: the mean of their softmax, or the mean of "
+                    "their logits (TSM's test_models.py, IBM's test.py), softmax after the mean")
 
 
 class CostSpec(StrictModel):

@@ -309,7 +309,7 @@ step_smoke() {
     wait "${pids[index]}"
     rc=$?
     { echo "## shard $index/$shards"; cat "$work/smoke_shard$index.log"; } >> "$results/${tag}_smoke.txt"
-    grep -E "top-1|failed|Error" "$work/smoke_shard$index.log" | sed "s/^/shard $index: /"
+    grep -E ": top-1 .* -> |failed|Error|Traceback" "$work/smoke_shard$index.log" | sed "s/^/shard $index: /"
     report_outcome "smoke shard $index/$shards" "$rc" "$(( $(now) - began ))" "$left"
   done
   run "smoke report" 5 "$results/${tag}_smoke_report.txt" \

@@ -19,6 +19,7 @@ measured.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 from pathlib import Path
@@ -27,12 +28,12 @@ import torch
 from common import default_device, header
 from tabulate import tabulate
 
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
+from actionbench.core.precision import to_channels_last
 from actionbench.cost import measure_speed
 from actionbench.cost.latency import device_name
-from actionbench.engine.precision import to_channels_last
 from actionbench.models import build_network
-from actionbench.schema import ExperimentSpec
+from actionbench.plan.plan import Plan
 
 BENCH = Path(__file__).resolve().parent
 PUBLISHED_SETTINGS = [BENCH / "costs" / name for name in
@@ -41,20 +42,21 @@ PUBLISHED_SETTINGS = [BENCH / "costs" / name for name in
 16x224 and the torchvision video ResNets at 16x112 (Kinetics-400): their papers' settings."""
 
 
-def with_throughput_batch(spec: ExperimentSpec, batch: int) -> ExperimentSpec:
-    return spec.model_copy(update={"cost": spec.cost.model_copy(update={"throughput_batch": batch})})
+def with_throughput_batch(plan: Plan, batch: int) -> Plan:
+    cost = plan.spec.cost.model_copy(update={"throughput_batch": batch})
+    return dataclasses.replace(plan, spec=plan.spec.model_copy(update={"cost": cost}))
 
 
-def measure(spec: ExperimentSpec, batches: list[int], device: torch.device) -> dict:
+def measure(plan: Plan, batches: list[int], device: torch.device) -> dict:
     """Latency at batch 1 and throughput at each batch (ascending, stopping at the first batch
     that does not fit in memory); the best batch's throughput and peak memory."""
-    model = build_network(spec).to(device)
-    if device.type == "cuda" and spec.train.channels_last:
+    model = build_network(plan).to(device)
+    if device.type == "cuda" and plan.spec.train.channels_last:
         to_channels_last(model)
     runs = []
     for batch in batches:
         try:
-            runs.append(measure_speed(model, with_throughput_batch(spec, batch), device))
+            runs.append(measure_speed(model, with_throughput_batch(plan, batch), device))
         except torch.cuda.OutOfMemoryError:
             break
         finally:
@@ -106,25 +108,25 @@ def main() -> None:
     device = default_device()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as training runs
-    experiments = load_experiments(args.paths, args.overrides)
+    plans = load_plans(args.paths, args.overrides)
     gflops = published_gflops(args.costs)
     intro = header("speed_table: inference speed of every method at its published setting")
     args.out.mkdir(parents=True, exist_ok=True)
-    cost = experiments[0].spec.cost
-    settings = (f"{device_name(device)}; autocast {experiments[0].spec.train.amp} on CUDA (float32 on the "
+    cost = plans[0].spec.cost
+    settings = (f"{device_name(device)}; autocast {plans[0].spec.train.amp} on CUDA (float32 on the "
                 f"CPU), channels-last and cuDNN autotuning on CUDA, eager; latency: median of "
                 f"{cost.repeats} batch-1 forward passes after {cost.warmup} warm-ups; throughput: the best "
                 f"of batches {', '.join(map(str, sorted(args.batches)))}; peak memory: at that batch; "
                 f"GFLOPs: {args.costs.name} by experiment id ('—': not counted at this setting)")
     print(intro + settings + "\n", flush=True)
     rows: list[dict] = []
-    for experiment in experiments:
-        spec = experiment.spec
-        row = {"id": experiment.id, "name": spec.name, "method": spec.model.method,
-               "backbone": spec.model.backbone, "frames": spec.data.frames,
-               "input_size": spec.data.input_size, "gflops": gflops.get(experiment.id)}
+    for plan in plans:
+        spec = plan.spec
+        row = {"id": plan.id, "name": plan.name, "method": plan.method.name,
+               "backbone": plan.backbone, "frames": spec.data.frames,
+               "input_size": spec.data.input_size, "gflops": gflops.get(plan.id)}
         try:
-            row.update(measure(spec, sorted(args.batches), device))
+            row.update(measure(plan, sorted(args.batches), device))
         except Exception as exc:  # one model's failure must not cost the other rows
             row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         rows.append(row)

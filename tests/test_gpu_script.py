@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from actionbench.models import METHODS
+from actionbench.plan.registry import METHODS
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "bench" / "gpu.sh"

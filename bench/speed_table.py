@@ -29,7 +29,6 @@ from common import default_device, header
 from tabulate import tabulate
 
 from actionbench.config import load_plans
-from actionbench.core.precision import to_channels_last
 from actionbench.cost import measure_speed
 from actionbench.cost.latency import device_name
 from actionbench.models import build_network
@@ -51,8 +50,6 @@ def measure(plan: Plan, batches: list[int], device: torch.device) -> dict:
     """Latency at batch 1 and throughput at each batch (ascending, stopping at the first batch
     that does not fit in memory); the best batch's throughput and peak memory."""
     model = build_network(plan).to(device)
-    if device.type == "cuda" and plan.spec.train.channels_last:
-        to_channels_last(model)
     runs = []
     for batch in batches:
         try:
@@ -106,8 +103,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for README.md and speed.jsonl")
     args = parser.parse_args()
     device = default_device()
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # as training runs
     plans = load_plans(args.paths, args.overrides)
     gflops = published_gflops(args.costs)
     intro = header("speed_table: inference speed of every method at its published setting")

@@ -13,7 +13,7 @@ import time
 import torch
 from torch import nn
 
-from ..core.precision import amp_dtype, autocast
+from ..core.precision import amp_dtype, autocast, to_channels_last
 from ..plan.plan import Plan
 from .clip import plan_clip
 
@@ -47,10 +47,16 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def measure_speed(model: nn.Module, plan: Plan, device: torch.device) -> dict:
+    """The network as training runs it on `device` (the plan's autocast; on CUDA its
+    channels-last weights and cuDNN autotuning), so that `profile` and the records of trained
+    runs time the same thing."""
     model.eval()
     amp, dtype = plan.spec.train.amp, amp_dtype(device, plan.spec.train.amp) or torch.float32
     cost = plan.spec.cost
     if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        if plan.spec.train.channels_last:
+            to_channels_last(model)
         torch.cuda.reset_peak_memory_stats(device)
     single = _timings_ms(model, plan_clip(plan).to(device), device, cost.warmup, cost.repeats, amp)
     batch = cost.throughput_batch

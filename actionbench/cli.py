@@ -15,6 +15,14 @@ from pathlib import Path
 from .core.errors import UserError
 
 
+def existing_path(text: str) -> Path:
+    """An experiment file or folder, checked before any command imports torch."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{path}: no such file or folder")
+    return path
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
     try:
@@ -31,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def experiments_args(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("paths", nargs="+", type=Path, help="experiment files or folders")
+        sub.add_argument("paths", nargs="+", type=existing_path, help="experiment files or folders")
         sub.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE", help="override a field, e.g. train.epochs=1")
         sub.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")

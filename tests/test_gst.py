@@ -68,6 +68,7 @@ def params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def test_gst_parameters_without_fc_match_the_sheet_exactly():
+def test_gst_parameters_without_fc_equal_the_code_count():
+    # 20,678,720 / 29,166,656: exact count of GST-video's layers, docs/methods/gst.md#our-measured-cost
     assert params(build("gst", backbone="resnet50").backbone) == 20_678_720
     assert params(build("gst", backbone="resnet50", beta=1).backbone) == 29_166_656

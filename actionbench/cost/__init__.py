@@ -1,4 +1,4 @@
-"""Cost measurement with one protocol for every model (DESIGN.md §7)."""
+"""Cost measurement with one protocol for every model (docs/cost.md)."""
 
 from __future__ import annotations
 

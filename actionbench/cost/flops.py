@@ -3,7 +3,8 @@
 fvcore counts one multiply-add as one flop, which is what every reference paper calls a FLOP.
 The headline `gflops` keeps only the multiply-adds of convolutions, linear layers and matrix
 products, as IBM, TSM and torchvision's metadata do; fvcore's counts for batch norm, pooling,
-upsampling and the like go to `gflops_other`, so nothing is hidden.
+upsampling and the like go to `gflops_other`, so nothing is hidden. Why conv + linear:
+docs/cost.md#the-convention; how each reference counts: docs/cost.md#how-the-references-count.
 """
 
 from __future__ import annotations

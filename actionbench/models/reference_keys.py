@@ -8,7 +8,7 @@ method uses live here. Wrapper segments (their `.net.` around a shifted or wrapp
 `.layer.` around a wrapped conv) are ignored when keys are compared, so the rules only name
 what truly differs.
 
-Naming read from the reference code (the commits are in each method's note, docs/methods/):
+Naming read from the reference code at the commits listed in docs/README.md#sources-read:
 
 - IBM/action-recognition-pytorch (TSN, TAM, I3D ResNets): torchvision names at the top level,
   `fc` for the classifier, TAM as `layerX.Y.tam.{prev,curr,next}_se.fc1` (or

@@ -1,5 +1,6 @@
-"""3D convolutional networks: I3D-ResNet, an inflated torchvision ResNet (sheet §5), and
-torchvision's own video models R3D-18, MC3-18, R(2+1)D-18 and S3D (sheet §6-8, §14).
+"""3D convolutional networks: I3D-ResNet, an inflated torchvision ResNet (docs/methods/i3d.md),
+and torchvision's own video models R3D-18, MC3-18, R(2+1)D-18 and S3D (docs/methods/r3d.md,
+mc3.md, r2plus1d.md, s3d.md).
 
 All of them take normalised clips (N, C, T, H, W) and return logits (N, K); time is averaged
 inside the network.
@@ -7,7 +8,8 @@ inside the network.
 I3D-ResNet (`i3d`) is built by converting a torchvision 2D ResNet module by module (Conv2d ->
 Conv3d, BatchNorm2d -> BatchNorm3d, MaxPool2d -> MaxPool3d, the global pool -> a spatial pool
 per time step), so every parameter keeps torchvision's name and `inflate_state_dict` can load
-ImageNet weights by repeating each 2D kernel along time. Two networks go by that name (sheet §5):
+ImageNet weights by repeating each 2D kernel along time. Two networks go by that name
+(docs/methods/i3d.md#what-it-is):
 
 - `inflation: full` (default), IBM/action-recognition-pytorch `i3d_resnet.py`: the stem becomes
   3x7x7 (temporal padding 1, stride (1, 2, 2)) followed by a (1, 3, 3) max-pool of stride

@@ -1,4 +1,4 @@
-"""DPTAM: Double Pooling Temporal Attention Module (MIE-Net, li-stu-998/MIE-Net), sheet §12.
+"""DPTAM: Double Pooling Temporal Attention Module (MIE-Net, li-stu-998/MIE-Net); docs/methods/dptam.md.
 
 A channel-temporal attention placed in every residual block after conv1 -> bn1 -> relu and
 before conv2 (TANet's TAM position), on the C' channels of the bottleneck. For x viewed as

@@ -1,4 +1,4 @@
-"""GST: Grouped Spatial-Temporal aggregation (Luo & Yuille, ICCV 2019). Sheet §9.
+"""GST: Grouped Spatial-Temporal aggregation (Luo & Yuille, ICCV 2019); docs/methods/gst.md.
 
 Following chenxuluo/GST-video (`GST.py`), the 3x3 conv2 of every block becomes two parallel
 convolutions whose outputs are concatenated along channels before the block's bn2 (so bn2

@@ -1,7 +1,8 @@
 """TAM (IBM): the temporal aggregation module of "More Is Less" (Fan et al., NeurIPS 2019),
-as re-implemented in IBM/action-recognition-pytorch (Chen et al., CVPR 2021). Sheet §3.
+as re-implemented in IBM/action-recognition-pytorch (Chen et al., CVPR 2021); docs/methods/tam.md.
 
-Not liu-zhy's "Temporal Adaptive Module" (TANet, sheet §4), which shares the name.
+Not liu-zhy's "Temporal Adaptive Module" (TANet, Liu et al., ICCV 2021), which shares the name;
+docs/methods/tam.md#what-it-is says how they differ.
 
 In every residual block (Bottleneck and BasicBlock alike) the residual branch first blends
 each frame with its neighbours: `blending_frames` depthwise 1x1 convolutions (no bias) on the

@@ -35,7 +35,8 @@ class RunStore:
     def claim(self, plan: Plan) -> Iterator[str | None]:
         """Hold the experiment's lock for the block, so that two processes (shards that
         overlap, a run started twice) never write one run folder at once. Yields None when
-        held, or, without waiting, who holds it. A killed holder releases it (flock)."""
+        held, or, without waiting, who holds it. A killed holder releases it (a POSIX lock:
+        `core/locks.py`)."""
         with file_lock(self.lock_file(plan), wait=False) as holder:
             yield holder
 

@@ -65,9 +65,7 @@ def run_experiment(plan: Plan, store: RunStore, device: torch.device,
                 return status
             run_dir = store.start(plan, fresh=force) if main else store.run_dir(plan)
             distributed.barrier()
-            status = distributed.broadcast(_train_and_record(plan, store, run_dir, device))
-        _stop_if_requested("after its record was written")  # a signal during the last steps
-        return status
+            return distributed.broadcast(_train_and_record(plan, store, run_dir, device))
 
 
 def _no_training_needed(plan: Plan, store: RunStore, force: bool,
@@ -158,8 +156,11 @@ def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.d
     plan = plan.renamed(f"{plan.name}-w{digest[:8]}")
     _, val_loader = build_loaders(plan, train=False)
     run_dir = store.start(plan)
-    metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp,
-                       plan.spec.eval.aggregate)
+    try:
+        metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp,
+                           plan.spec.eval.aggregate)
+    finally:
+        val_loader.close()
     record = RunRecord.create(plan, status=FINISHED, metrics=metrics,
                               cost=measure_cost(model, plan, device), device=str(device),
                               provenance=provenance(plan.spec.train.seed, started),

@@ -11,7 +11,7 @@ from ..config import load_plans
 from ..core.distributed import session
 from ..core.errors import UserError
 from ..core.signals import deferred_stop
-from ..engine.train import TrainingInterrupted
+from ..engine.train import TrainingInterrupted, agreed_stop
 from ..plan.plan import Plan
 from ..runner import BUSY, evaluate_weights, profile_experiment, resolve_device, run_experiment
 from ..store.record import FAILED
@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
             for number, plan in enumerate(plans, 1):
                 log.info("[%d/%d] %s", number, len(plans), plan.id)
                 statuses.append(run_experiment(plan, store, device, force=args.force))
+                signum = agreed_stop()  # one that came after the experiment's last boundary
+                if signum is not None and number < len(plans):
+                    raise TrainingInterrupted(signum, f"after {plan.id} finished")
     except TrainingInterrupted as stop:
         print(f"{stop}; {len(statuses)} of {len(plans)} experiments done before it; `run` again "
               f"resumes", file=sys.stderr)

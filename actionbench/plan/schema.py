@@ -138,6 +138,54 @@ class PaperSpec(StrictModel):
     source: str = Field(description="paper and table, or repository and file")
 
 
+class LauncherSpec(StrictModel):
+    """Where `run --launcher slurm|local` sends the experiment (README, "Training at scale").
+    Where a run goes does not change what it computes, so the section is left out of every
+    dump of the spec (`exclude=True` below): not in the run id, not in `config.yaml`. The
+    command line's options win over it."""
+
+    partition: str | None = Field(None, description="Slurm partition; default: the cluster's")
+    account: str | None = Field(None, description="Slurm account charged for the jobs")
+    qos: str | None = Field(None, description="Slurm quality of service")
+    time_limit: PositiveInt = Field(
+        1440, description="minutes per job (or 'HH:MM:SS', 'D-HH:MM:SS'); a job that reaches it is "
+                          "requeued and resumes from its checkpoint")
+    nodes: PositiveInt = Field(1, description="nodes per experiment")
+    gpus_per_node: int = Field(1, ge=0, description="GPUs per node, one process each (0: one CPU "
+                                                    "process per node)")
+    cpus_per_gpu: PositiveInt | None = Field(None, description="CPU cores per GPU (per process); "
+                                                               "set data.workers to about this")
+    mem_per_gpu_gb: PositiveFloat | None = Field(None, description="memory per GPU in GB")
+    constraint: str | None = Field(None, description="Slurm node features, e.g. 'a100'")
+    sbatch_args: list[str] = Field(default_factory=list,
+                                   description="further sbatch options, e.g. ['--exclusive']")
+    signal_delay_s: PositiveInt = Field(
+        120, description="seconds before the time limit at which the job is warned (SIGUSR1) to "
+                         "checkpoint and requeue: more than an iteration and a checkpoint write")
+    max_timeouts: int = Field(10, ge=0, description="requeues after reaching the time limit before "
+                                                    "the job gives up (preemptions do not count)")
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _minutes(cls, value: Any) -> Any:
+        return slurm_minutes(value) if isinstance(value, str) and not value.strip().isdigit() else value
+
+
+def slurm_minutes(text: str) -> int:
+    """Minutes (rounded up) of a time in sbatch's --time formats: M, M:S or H:M:S, and D-H,
+    D-H:M or D-H:M:S with days."""
+    days, dash, clock = text.strip().partition("-") if "-" in text else ("0", "", text.strip())
+    parts = clock.split(":")
+    if not days.isdigit() or len(parts) > 3 or not all(part.isdigit() for part in parts):
+        raise ValueError(f"'{text}' is not a Slurm time (minutes, 'HH:MM:SS' or 'D-HH:MM:SS')")
+    numbers = [int(part) for part in parts]
+    if dash:
+        hours, minutes, seconds = (numbers + [0, 0])[:3]
+    else:
+        hours, minutes, seconds = numbers if len(numbers) == 3 else [0, *numbers, 0][:3]
+    return int(days) * 1440 + hours * 60 + minutes + (1 if seconds else 0)
+
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
@@ -151,6 +199,7 @@ class ExperimentSpec(StrictModel):
     eval: EvalSpec = Field(default_factory=EvalSpec)
     cost: CostSpec = Field(default_factory=CostSpec)
     paper: PaperSpec | None = Field(None, description="published numbers for comparison")
+    launcher: LauncherSpec = Field(default_factory=LauncherSpec, exclude=True)
 
 
 def section_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:

@@ -24,6 +24,7 @@ from .store.metrics_log import append_metrics
 from .store.provenance import now, provenance
 from .store.record import FAILED, FINISHED, RunRecord, WeightsSource
 from .store.run_store import RunStore
+from .store.tensorboard_events import write_epoch_events
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _train_and_record(plan: Plan, store: RunStore, run_dir: Path,
         try:
             metrics = fit(model, train_loader, val_loader, plan, device, run_dir,
                           to_input=input_converter(plan, device),
-                          on_epoch=lambda epoch_metrics: append_metrics(run_dir, epoch_metrics))
+                          on_epoch=lambda epoch_metrics: _log_epoch(run_dir, epoch_metrics))
         except TrainingInterrupted as stop:
             raise TrainingInterrupted(stop.signum, f"{stop.where} ({run_dir})") from None
         except TrainingDiverged as exc:
@@ -140,6 +141,12 @@ def _train_and_record(plan: Plan, store: RunStore, run_dir: Path,
     log.info("%s: top-1 %s, %.3f GFLOPs, %.2f M params -> %s", plan.id, _percent(record.top1),
              record.gflops, record.params_m, path)
     return record.status
+
+
+def _log_epoch(run_dir: Path, metrics: dict) -> None:
+    """`metrics.jsonl` for the reports, TensorBoard events for watching a run live."""
+    append_metrics(run_dir, metrics)
+    write_epoch_events(run_dir, metrics)
 
 
 def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.device) -> RunRecord:

@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun experiments that have a result")
     run.add_argument("--shard", type=parse_shard, metavar="I/N",
                      help="run only every N-th experiment, starting at I")
+    launcher_args(run)
+
+    status = commands.add_parser("status", help="where each experiment stands: finished, running, "
+                                 "queued, failed, stopped or not started")
+    status.add_argument("paths", nargs="*", type=existing_path, default=[],
+                        help="run folders (default: runs) and experiment files or folders")
+    status.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field of the experiment files, as for run")
 
     evaluation = commands.add_parser("eval", help="evaluate weights from a file (ours or a "
                                      "reference repository's) with the experiment's test protocol")
@@ -117,6 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def launcher_args(run: argparse.ArgumentParser) -> None:
+    """`run --launcher` and the options over each experiment's `launcher:` section, whose fields
+    they are named after (`args.launcher_options` maps each field to its flag)."""
+    group = run.add_argument_group("cluster jobs (README, \"Training at scale\")")
+    group.add_argument("--launcher", choices=["local", "slurm"],
+                       help="submit one job per experiment through submitit: slurm, or local "
+                            "(subprocesses of this machine); default: run here, in this process")
+    group.add_argument("--wait", action="store_true", help="wait for the jobs, then print the summary")
+    options = [
+        group.add_argument("--nodes", type=int, help="nodes per experiment (default 1)"),
+        group.add_argument("--gpus-per-node", type=int, help="GPUs per node, one process each (default 1)"),
+        group.add_argument("--partition", help="Slurm partition"),
+        group.add_argument("--account", help="Slurm account"),
+        group.add_argument("--qos", help="Slurm quality of service"),
+        group.add_argument("--time", dest="time_limit", metavar="LIMIT",
+                           help="time limit per job: minutes, HH:MM:SS or D-HH:MM:SS (default 24 h)"),
+        group.add_argument("--cpus-per-gpu", type=int, help="CPU cores per GPU"),
+        group.add_argument("--mem-per-gpu", dest="mem_per_gpu_gb", type=float, metavar="GB",
+                           help="memory per GPU in GB"),
+        group.add_argument("--constraint", help="Slurm node features"),
+        group.add_argument("--sbatch-arg", dest="sbatch_args", action="append", metavar="OPTION",
+                           help="a further sbatch option, e.g. --sbatch-arg=--exclusive (repeatable)"),
+    ]
+    run.set_defaults(launcher_options={action.dest: action.option_strings[0] for action in options})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
@@ -132,9 +166,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.launcher:
+        from .commands import launch
+
+        return launch.run(args)
+    stray = [flag for dest, flag in args.launcher_options.items() if getattr(args, dest) is not None]
+    if stray or args.wait:
+        raise UserError(f"run: {', '.join(stray or ['--wait'])} apply to cluster jobs; add --launcher "
+                        f"slurm (or local)")
     from .commands import run
 
     return run.run(args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .commands import status
+
+    return status.status(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -168,5 +216,5 @@ def cmd_data(args: argparse.Namespace) -> int:
     return getattr(data, args.data_command)(args)
 
 
-COMMANDS = {"run": cmd_run, "eval": cmd_eval, "profile": cmd_profile, "report": cmd_report,
-            "list": cmd_list, "data": cmd_data}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "eval": cmd_eval, "profile": cmd_profile,
+            "report": cmd_report, "list": cmd_list, "data": cmd_data}

@@ -19,8 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "config": BELOW_THE_WORKERS | {"data", "models"},
     "runner": BELOW_THE_WORKERS | WORKERS | {"store"},
     "report": BELOW_THE_WORKERS | {"store"},
+    "launch": BELOW_THE_WORKERS | {"engine", "store", "runner"},
     "api": BELOW_THE_WORKERS | {"config", "models"},
-    "commands": BELOW_THE_WORKERS | WORKERS | {"store", "config", "runner", "report", "api"},
+    "commands": BELOW_THE_WORKERS | WORKERS | {"store", "config", "runner", "report", "api", "launch"},
     "cli": {"core", "commands"},
     "__init__": {"core", "api"},
 }

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actionbench.cost.attention import ATTENTION_HANDLES
+from actionbench.cost.flops import count_flops
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
@@ -63,6 +64,23 @@ def test_grouped_query_attention_counts_every_query_head():
             return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
 
     assert macs(Grouped(), qkv(query_heads=HEADS, key_heads=1))[0] == HAND
+
+
+def test_headline_gflops_include_fused_attention():
+    class Projected(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(DIM, DIM, bias=False)
+
+        def forward(self, x):
+            return F.scaled_dot_product_attention(self.proj(x), x, x)
+
+    x = torch.randn(BATCH, HEADS, QUERIES, DIM)
+    result = count_flops(Projected(), x)
+    linear = BATCH * HEADS * QUERIES * DIM * DIM
+    attention = BATCH * HEADS * QUERIES * QUERIES * 2 * DIM
+    assert result["gflops"] * 1e9 == pytest.approx(linear + attention)
+    assert result["unsupported_ops"] == {}
 
 
 @pytest.mark.parametrize("length, keys", [(6, 6), (6, 9)])

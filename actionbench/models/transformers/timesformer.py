@@ -152,8 +152,9 @@ PUBLISHED_SETTING = Setting.of("vit_b_16", 8, 224, 400)
 PUBLISHED = (
     PublishedCost(PUBLISHED_SETTING, "Bertasius et al., ICML 2021, Kinetics-400 comparison "
                   "(0.59 TFLOPs, 1 clip x 3 crops)", gflops=590 / 3, params_m=121.4,
-                  note="its TFLOPs column is views x per-view cost (SlowFast's 7.0 there is "
-                       "234 G x 30 views), so 196.7 G per view"),
+                  note="unverified (the paper was not readable here): its TFLOPs column is read "
+                       "as views x per-view cost (SlowFast's 7.0 there is 234 G x 30 views), "
+                       "so 196.7 G per view, as mmaction2's 196 G agrees"),
     PublishedCost(PUBLISHED_SETTING, "open-mmlab/mmaction2@4d6c934:configs/recognition/"
                   "timesformer/README.md (divST 8x32x1)", gflops=196, params_m=122),
 )

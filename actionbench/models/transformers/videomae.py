@@ -119,7 +119,9 @@ buffer, which we recompute instead (equal to within 4e-9: docs/methods/videomae.
 PUBLISHED_SETTING = Setting.of("vit_b_16", 16, 224, 400)
 PUBLISHED = (
     PublishedCost(PUBLISHED_SETTING, "Tong et al., NeurIPS 2022, Kinetics-400 comparison "
-                  "(ViT-B, 16x224, 180 G x 5 x 3)", gflops=180, params_m=87),
+                  "(ViT-B, 16x224, 180 G x 5 x 3)", gflops=180, params_m=87,
+                  note="unverified (the paper was not readable here); mmaction2's README, "
+                       "read at its commit, prints the same figures"),
     PublishedCost(PUBLISHED_SETTING, "open-mmlab/mmaction2@4d6c934:configs/recognition/"
                   "videomae/README.md (ViT-B 16x4x1)", gflops=180, params_m=87),
 )

@@ -19,14 +19,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     from fvcore.nn import FlopCountAnalysis, parameter_count
 
-HEADLINE_OPS = frozenset({"conv", "linear", "matmul", "bmm", "einsum", "addmm", "mm", "baddbmm"})
+from .attention import ATTENTION_HANDLES, ATTENTION_OPS
+
+HEADLINE_OPS = (frozenset({"conv", "linear", "matmul", "bmm", "einsum", "addmm", "mm", "baddbmm"})
+                | ATTENTION_OPS)
 CONVENTION = ("multiply-adds of conv, linear and matrix-product ops for one view "
               "(batch 1, 1 clip x 1 crop), as fvcore counts them; other ops in gflops_other")
 
 
 def count_flops(model: nn.Module, clip: torch.Tensor) -> dict:
     model.eval()
-    analysis = FlopCountAnalysis(model, clip)
+    analysis = FlopCountAnalysis(model, clip).set_op_handle(**ATTENTION_HANDLES)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     with torch.no_grad():
         by_operator = analysis.by_operator()

@@ -16,7 +16,8 @@ def build_at(method: Method, setting: Setting) -> torch.nn.Module:
     """The method's network at a published setting, with fixed initial weights."""
     context = BuildContext(backbone=setting.backbone, num_classes=setting.num_classes,
                            frames=setting.frames, dropout=0.0,
-                           options=method.options(**dict(setting.options)))
+                           options=method.options(**dict(setting.options)),
+                           input_size=setting.input_size)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         return method.build(context)

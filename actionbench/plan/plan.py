@@ -107,7 +107,7 @@ class Plan:
     def build_context(self) -> BuildContext:
         return BuildContext(backbone=self.backbone, num_classes=self.num_classes,
                             frames=self.spec.data.frames, dropout=self.spec.train.dropout,
-                            options=self.options)
+                            options=self.options, input_size=self.spec.data.input_size)
 
     def renamed(self, name: str) -> Plan:
         """The same plan under another name, hence another id and run folder."""

@@ -44,6 +44,8 @@ class BuildContext:
     frames: int
     dropout: float = 0.5
     options: Any = field(default_factory=NoOptions)
+    input_size: int = 224
+    """The square crop (data.input_size): networks with position tables are sized for it."""
 
 
 @dataclass(frozen=True)

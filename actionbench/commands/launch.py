@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     options = {field: getattr(args, field) for field in args.launcher_options}
     submissions = submit(plans, store, args.launcher, options, args.device, args.force)
     rows = [[item.plan.id, item.job_id, item.note] for item in submissions]
-    print(tabulate(rows, headers=["experiment", f"{args.launcher} job", ""], tablefmt="plain"), flush=True)
+    print(tabulate(rows, headers=["experiment", f"{args.launcher} job", ""], tablefmt="plain",
+                   disable_numparse=True), flush=True)
     submitted = sum(1 for item in submissions if item.job is not None)
     print(f"{submitted} of {len(plans)} experiments submitted; logs in {store.root}/.submitit/<job>/; "
           f"`benchmark.py status {store.root}` follows them", flush=True)

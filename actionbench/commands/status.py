@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -47,16 +48,21 @@ def status(args: argparse.Namespace) -> int:
 
 
 def classify(paths: list[Path]) -> tuple[list[RunStore], list[Path]]:
-    """Run folders apart from experiment files and folders; anything else is a UserError."""
-    stores, experiments = [], []
+    """Run folders apart from experiment files and folders; anything else is a UserError. An
+    empty folder beside experiment files is the run store that their runs are yet to fill."""
+    stores, experiments, empty = [], [], []
     for path in paths:
         if path.is_dir() and _is_run_store(path):
             stores.append(RunStore(path))
         elif _holds_experiments(path):
             experiments.append(path)
+        elif path.is_dir() and not any(path.iterdir()):
+            empty.append(path)
         else:
             raise UserError(_not_a_run_store(path))
-    return stores, experiments
+    if empty and not experiments:
+        raise UserError(_not_a_run_store(empty[0]))
+    return stores + [RunStore(path) for path in empty], experiments
 
 
 def _holds_experiments(path: Path) -> bool:
@@ -121,12 +127,12 @@ def run_row(store: RunStore, run_id: str, entry: ledger.JobEntry | None, job: le
         where = f"{holder}, {job_name}" if entry else holder
         return Row(run_id, "running", f"{where}; {_progress(position(run_dir), epochs)}; "
                                       f"since {since:%Y-%m-%d %H:%M}")
-    if job and job.live:
-        return Row(run_id, "queued", job_name)
     try:
         record = read_record(run_dir / RESULT_FILE)
     except DamagedRecord as exc:
         return Row(run_id, "failed", str(exc))
+    if job and job.live and not (record and _written_since(run_dir / RESULT_FILE, entry)):
+        return Row(run_id, "queued", job_name)
     if record:
         if record.status == FINISHED:
             return Row(run_id, "finished", f"top-1 {record.top1:.1f}%" if record.top1 is not None else "")
@@ -139,6 +145,13 @@ def run_row(store: RunStore, run_id: str, entry: ledger.JobEntry | None, job: le
         detail = ": ".join(part for part in (job_name, entry.failure, resume) if part)
         return Row(run_id, "failed", detail)
     return Row(run_id, "stopped", resume) if at else Row(run_id, "not started", "")
+
+
+def _written_since(path: Path, entry: ledger.JobEntry) -> bool:
+    """Whether the record is the job's own: its process lives on for a moment after writing it
+    and releasing the lock, while a record older than the job is the one a `--force` rerun is
+    queued to replace."""
+    return path.stat().st_mtime >= datetime.fromisoformat(entry.submitted).timestamp()
 
 
 SLURM_FAILURES = {"FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}

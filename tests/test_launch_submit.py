@@ -95,6 +95,7 @@ def test_two_experiments_run_as_two_jobs_that_write_two_records(matrix):
     for run_id, (job_id, _) in jobs.items():
         record = read_record(runs / run_id / "result.json")
         assert record.status == FINISHED and record.epochs == 1
+        assert list((runs / run_id).glob("events.out.tfevents.*"))  # live curves beside metrics.jsonl
         assert (runs / ledger.SUBMITIT_FOLDER / job_id / f"{job_id}_0_result.pkl").is_file()
 
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
-import signal
 import time
 from pathlib import Path
 
@@ -126,19 +124,39 @@ def test_status_follows_each_job_from_queued_to_running_to_finished(matrix, caps
 
 
 @pytest.mark.slow
-def test_a_matrix_with_one_finished_cell_submits_one_job(matrix, tmp_path, capsys):
+def test_a_matrix_with_one_finished_cell_submits_one_job_and_wait_prints_the_summary(matrix, tmp_path,
+                                                                                     capsys):
     paths, runs, captured, _ = matrix
     finished_id = next(run_id for run_id in table_rows(captured["first"]) if run_id.startswith("a-"))
     store = tmp_path / "runs"
     shutil.copytree(runs / finished_id, store / finished_id)
     assert main(["run", *map(str, paths), "--runs", str(store), "--launcher", "local",
-                 "--device", "cpu"]) == 0
-    rows = table_rows(capsys.readouterr().out)
+                 "--device", "cpu", "--wait"]) == 0
+    out = capsys.readouterr().out
+    rows = table_rows(out.split("1 of 2 experiments submitted")[0])
     assert rows[finished_id] == ["finished"]
     (other,) = set(rows) - {finished_id}
     job_id, note = rows[other]
     assert note == "submitted" and list(ledger.all_entries(store)) == [other]
     assert sorted(path.name for path in (store / ledger.SUBMITIT_FOLDER).iterdir() if path.name != "%j") \
         == [job_id]
-    os.kill(int(job_id), signal.SIGINT)  # a local job's id is its controller's pid: it stops the job
+    assert out.rstrip().endswith("2 experiments: 2 finished")  # --wait: the status of the matrix
+    assert read_record(store / other / "result.json").status == FINISHED
     wait_for_controllers(store)
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_says_why_in_status_and_wait_exits_1(write_yaml, tmp_path, capsys):
+    nowhere = str(tmp_path / "nowhere")  # a dataset that the job finds missing (synthmotion is made)
+    path = write_yaml("exp.yaml", tiny_experiment(data__dataset="ucf101", data__root=nowhere))
+    runs = tmp_path / "runs"
+    assert main(["run", str(path), "--runs", str(runs), "--launcher", "local", "--device", "cpu",
+                 "--wait"]) == 1
+    capsys.readouterr()
+    wait_for_controllers(runs)
+    (entry,) = ledger.all_entries(runs).values()
+    assert "nowhere" in entry.failure and "\n" not in entry.failure
+    assert main(["status", str(runs)]) == 0
+    (row,) = capsys.readouterr().out.splitlines()[1:-1]
+    assert row.split()[:4] == [entry.id, "failed", "job", entry.job_id]
+    assert row.endswith(entry.failure)

@@ -1,9 +1,10 @@
-"""A preempted job is requeued and resumes: submitit's local executor runs the experiment in a
-job; at its third training iteration the job's controller gets SIGTERM, as a Slurm job does when
-it is preempted, and passes it to the job's process. The run checkpoints at the next iteration
-boundary, hands over to submitit, which requeues the job (exit code 144; the controller starts
-it again), and the second attempt resumes from the checkpoint. Its record, its per-epoch metrics
-and its final weights equal those of the same experiment run as a job without interruption.
+"""A job told to stop is requeued and resumes: submitit's local executor runs the experiment in
+a job, and at its third training iteration the job is sent what Slurm sends: SIGTERM to the
+job's controller, which passes it on, as to a preempted job, or SIGUSR1 to the job's process,
+the warning before a time limit. The run checkpoints at the next iteration boundary and hands
+over to submitit, which requeues the job (exit code 144; the controller starts it again); the
+second attempt resumes from the checkpoint. Its record, its per-epoch metrics and its final
+weights equal those of the same experiment run as a job without interruption.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ PREEMPT_MARKER = "ACTIONBENCH_TEST_PREEMPT_MARKER"
 """The file whose absence tells the job that this is its first attempt (the job inherits this
 environment variable from the test)."""
 PREEMPT_AT = 3
+PREEMPT_SIGNAL = "ACTIONBENCH_TEST_PREEMPT_SIGNAL"
+"""'SIGTERM': sent to the controller (preemption); 'SIGUSR1': to the job's process (time limit)."""
 TESTS = Path(__file__).resolve().parent
 
 
 class PreemptedOnce(ExperimentJob):
-    """The experiment's job, whose first attempt has its controller sent SIGTERM during the
-    training step `PREEMPT_AT`, which it forwards to this process (submitit/local/local.py,
-    `Controller._forward_signal`)."""
+    """The experiment's job, whose first attempt is sent `PREEMPT_SIGNAL` during the training
+    step `PREEMPT_AT`: SIGTERM to its controller, which forwards it to this process
+    (facebookincubator/submitit@v1.5.4:submitit/local/local.py, `Controller._forward_signal`),
+    or SIGUSR1 to this process."""
 
     def __call__(self) -> str:
         marker = Path(os.environ[PREEMPT_MARKER])
@@ -48,7 +52,8 @@ class PreemptedOnce(ExperimentJob):
             def step(*args, **kwargs):
                 steps.append(1)
                 if len(steps) == PREEMPT_AT:
-                    os.kill(os.getppid(), signal.SIGTERM)
+                    signum = signal.Signals[os.environ[PREEMPT_SIGNAL]]
+                    os.kill(os.getppid() if signum == signal.SIGTERM else os.getpid(), signum)
                 return real_step(*args, **kwargs)
 
             train_module.train_step = step
@@ -70,28 +75,47 @@ def submit_job(plan, runs: Path, job_class, monkeypatch):
     return submission
 
 
-@pytest.mark.slow
-def test_a_preempted_job_is_requeued_and_ends_as_an_uninterrupted_one(synth_root, tmp_path, monkeypatch):
-    path = tmp_path / "exp.yaml"
+def experiment(folder: Path, synth_root: Path):
+    path = folder / "exp.yaml"
     path.write_text(yaml.safe_dump(tiny_experiment(data__root=str(synth_root), train__epochs=2,
                                                    train__batch_size=4, train__dropout=0.3)))
     (plan,) = load_plans([path])
+    return plan
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, synth_root):
+    """The experiment's run folder, trained by a job that nothing stopped."""
+    folder = tmp_path_factory.mktemp("straight")
+    plan = experiment(folder, synth_root)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        submission = submit_job(plan, folder / "runs", ExperimentJob, monkeypatch)
+        assert submit_module.wait([submission], RunStore(folder / "runs")) == {plan.id: FINISHED}
+    return folder / "runs" / plan.id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGUSR1"])
+def test_a_job_told_to_stop_is_requeued_and_ends_as_an_uninterrupted_one(
+        synth_root, uninterrupted, tmp_path, monkeypatch, signum):
+    plan = experiment(tmp_path, synth_root)
     monkeypatch.setenv("PYTHONPATH", str(TESTS))  # the job unpickles PreemptedOnce from this module
     monkeypatch.setenv(PREEMPT_MARKER, str(tmp_path / "preempted"))
-    preempted = submit_job(plan, tmp_path / "preempted_runs", PreemptedOnce, monkeypatch)
-    straight = submit_job(plan, tmp_path / "straight_runs", ExperimentJob, monkeypatch)
-    outcomes = submit_module.wait([preempted, straight], RunStore(tmp_path / "preempted_runs"))
-    assert outcomes == {plan.id: FINISHED}  # both: one id
+    monkeypatch.setenv(PREEMPT_SIGNAL, signum)
+    preempted = submit_job(plan, tmp_path / "runs", PreemptedOnce, monkeypatch)
+    assert submit_module.wait([preempted], RunStore(tmp_path / "runs")) == {plan.id: FINISHED}
 
     paths = preempted.job.paths
     log = paths.stderr.read_text() + paths.stdout.read_text()  # ours, then submitit's logger
-    assert "SIGTERM received: stopping at the next iteration boundary" in log
-    assert f"stopped by SIGTERM in epoch 1, after iteration {PREEMPT_AT} of 5" in log
+    assert f"{signum} received: stopping at the next iteration boundary" in log
+    assert f"stopped by {signum} in epoch 1, after iteration {PREEMPT_AT} of 5" in log
     assert "this job is preempted" in log and "Requeued job" in log
     assert log.count("Starting with JobEnvironment") == 2
+    assert "resuming " in log and f"from epoch 1, iteration {PREEMPT_AT}" in log
     assert "Bypassing signal SIGTERM" not in log  # our handler had the signal, not submitit's
 
-    run_dirs = [tmp_path / name / plan.id for name in ("preempted_runs", "straight_runs")]
+    run_dirs = [tmp_path / "runs" / plan.id, uninterrupted]
+    assert uninterrupted.name == plan.id
     records = [read_record(run_dir / "result.json") for run_dir in run_dirs]
     assert [record.status for record in records] == [FINISHED, FINISHED]
     for key in ("top1", "top5", "mean_class_acc", "epochs"):

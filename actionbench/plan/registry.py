@@ -128,11 +128,14 @@ class ContractInput:
     frames: int = 4
     size: int = 32
     options: tuple[tuple[str, Any], ...] = ()
+    idle: tuple[str, ...] = ()
+    """Parameters that get no gradient by design at this input (named, with the reason, where
+    the method declares them): the contract expects exactly these to stay idle."""
 
     @classmethod
     def of(cls, backbone: str = "resnet18", frames: int = 4, size: int = 32,
-           **options: Any) -> ContractInput:
-        return cls(backbone, frames, size, tuple(sorted(options.items())))
+           idle: tuple[str, ...] = (), **options: Any) -> ContractInput:
+        return cls(backbone, frames, size, tuple(sorted(options.items())), idle)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,15 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from ...plan.registry import FAMILIES as REGISTERED_FAMILIES
+
 WIDTH_IN = 6.4
 """About a paper's text width: at 100 % the fonts below print at their nominal size."""
 DPI = 200
 RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
       "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3}
-FAMILIES = {"2D": ("2D CNN + temporal module", "tab:blue"), "3D": ("3D CNN", "tab:orange")}
+COLOURS = {"2D": "tab:blue", "3D": "tab:orange", "transformer": "tab:green"}
+FAMILIES = {family: (label, COLOURS[family]) for family, label in REGISTERED_FAMILIES.items()}
 OTHER_FAMILY = ("other", "tab:gray")
 MARKERS = "osD^vP*Xph<>"
 

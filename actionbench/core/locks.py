@@ -81,5 +81,5 @@ def _open(path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         return open(path, "a+", encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"cannot create the lock file {path} ({exc.strerror}); the folder must be "
-                        f"writable") from None
+        raise UserError(f"cannot create the lock file {path} ({exc.strerror.lower()}); the folder "
+                        f"must be writable") from None

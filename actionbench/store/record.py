@@ -138,7 +138,7 @@ def read_record(path: Path) -> RunRecord | None:
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a file where a folder should be
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise DamagedRecord(path, f"cannot be read as text ({type(exc).__name__})") from None

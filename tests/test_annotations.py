@@ -111,3 +111,9 @@ def test_write_list_refuses_what_the_format_cannot_hold(tmp_path: Path, records,
     with pytest.raises(ValueError, match=fragment):
         write_list(path, records, fmt=fmt)
     assert not path.exists()
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path: Path) -> None:
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"\xef\xbb\xbfframes/a 8 0\r\nframes/b 8 1\r\n")  # as Windows editors write it
+    assert [record.path for record in read_list(path)] == ["frames/a", "frames/b"]

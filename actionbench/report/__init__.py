@@ -7,13 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from ..core.atomic import write_text
 from ..core.errors import UserError
+from ..store.record import FINISHED
 from .document import dataset_tables, render_document
 from .export import write_csv
 from .figures import DatasetFigures, FigureFile, dataset_figures, training_curves
 from .records import load_experiments
 from .tables import FORMATS
+
+MAX_CURVES = 200
+"""Training-curve figures one report draws (each is a PNG of its own: about a tenth of a
+second): every experiment's up to this many, else the ones worth a look first."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ def write_report(paths: list[Path], out: Path, fmt: str = "markdown") -> Report:
     out.mkdir(parents=True, exist_ok=True)
     csv = write_csv(frame, out / "results.csv")
     figures = {dataset: dataset_figures(rows, dataset, out) for dataset, rows in frame.groupby("dataset")}
-    curves = training_curves(frame, out)
+    curves = training_curves(curve_rows(frame), out)
     tables = dataset_tables(frame, fmt)
     if fmt == "latex":
         write_text(out / "tables.tex", "\n\n".join(tables.values()) + "\n")
@@ -45,4 +52,18 @@ def write_report(paths: list[Path], out: Path, fmt: str = "markdown") -> Report:
     return Report(readme, csv, figures, curves)
 
 
-__all__ = ["Report", "write_report"]
+def curve_rows(frame: pd.DataFrame, limit: int = MAX_CURVES) -> pd.DataFrame:
+    """The experiments whose training curves are drawn: all of them up to `limit`; beyond it,
+    the failed and unfinished ones (what went wrong), then the best finished run of each
+    method on each dataset, then the rest in table order, `limit` in all. Every run folder
+    keeps its metrics.jsonl for the curves left out."""
+    if len(frame) <= limit:
+        return frame
+    unfinished = frame["status"] != FINISHED
+    ranked = frame[~unfinished].sort_values("top1", ascending=False, na_position="last")
+    best = frame.index.isin(ranked.drop_duplicates(["dataset", "method"]).index)
+    order = pd.concat([frame[unfinished], frame[best], frame[~unfinished & ~best]])
+    return order.head(limit).sort_index()
+
+
+__all__ = ["Report", "curve_rows", "write_report"]

@@ -4,5 +4,5 @@
     runs/<id>/metrics.jsonl   one JSON object per epoch              (metrics_log.py)
     runs/<id>/checkpoint.pt   the last epoch's state, for resuming   (engine/checkpoint.py)
     runs/<id>/result.json     the typed record, written at the end   (record.py, provenance.py)
-    runs/.<id>.lock           held (flock) by the process running the experiment
+    runs/.<id>.lock           held (a POSIX lock) by the process running the experiment
 """

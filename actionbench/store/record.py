@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..plan.plan import Plan
+from ..plan.schema import NAME_PATTERN
 from .metrics_log import METRICS_FILE
 from .provenance import Provenance
 
@@ -32,6 +33,10 @@ FAILED = "failed"
 UNFINISHED = "unfinished"
 """Not written: the status the reader gives a run folder that holds no record yet."""
 Status = Literal["finished", "failed", "unfinished"]
+FileName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=200)]
+"""A value the report turns into a file name (`curves/<id>.png`, `<dataset>_*.png`): a record
+whose id or dataset holds a '/' or starts with '.' is not one of ours, and must never make the
+report write outside its folder."""
 
 
 class WeightsSource(BaseModel):
@@ -48,7 +53,7 @@ class RunRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     schema_version: int = SCHEMA_VERSION
-    id: str
+    id: FileName
     name: str | None = None
     source: str | None = None
     status: Status
@@ -58,7 +63,7 @@ class RunRecord(BaseModel):
     family: str | None = None
     reconstructed: bool | None = None
     backbone: str | None = None
-    dataset: str | None = None
+    dataset: FileName | None = None
     num_classes: int | None = None
     frames: int | None = None
     input_size: int | None = None
@@ -133,7 +138,7 @@ def read_record(path: Path) -> RunRecord | None:
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a file where a folder should be
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise DamagedRecord(path, f"cannot be read as text ({type(exc).__name__})") from None

@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from conftest import save_with_predictions, synthetic_predictions
 from PIL import Image
 
 from actionbench.cli import main
@@ -228,37 +229,14 @@ VIDEOS, CLASSES = 200, 10
 NAMES = [f"class{label}" for label in range(CLASSES)]
 
 
-def synthetic_predictions(accuracy, seed):
-    """About `accuracy` of the videos right; a wrong video is taken for its pair partner
-    (label ^ 1), as an order-blind model does on synthmotion."""
-    import numpy as np
-
-    from actionbench.store.predictions import Predictions
-
-    rng = np.random.default_rng(seed)
-    labels = np.arange(VIDEOS) % CLASSES
-    right = rng.random(VIDEOS) < accuracy
-    predicted = np.where(right, labels, labels ^ 1)
-    scores = np.full((VIDEOS, CLASSES), 0.02)
-    scores[np.arange(VIDEOS), predicted] = 0.6
-    scores[np.arange(VIDEOS), (predicted + 2) % CLASSES] = 0.24
-    return Predictions(scores, labels, [f"video{index:03d}" for index in range(VIDEOS)], "probabilities",
-                       class_names=NAMES)
-
-
 def write_predicted_run(root, id_, method, accuracy, seed, *, train_seed=0, weights=None, suffix=""):
     """A finished run folder whose record agrees with its predictions file."""
-    from actionbench.store.predictions import write_predictions
-    from actionbench.store.run_predictions import PredictionsEntry
-
-    predictions = synthetic_predictions(accuracy, seed)
+    predictions = synthetic_predictions(accuracy, seed, VIDEOS, CLASSES)
     rec = record(id_, method, None, 2.0 if method == "tsm" else 1.0 + len(method) / 10)
-    rec.update(predictions.metrics(), name=f"m-{method}-seed{train_seed}{suffix}", weights=weights)
+    rec.update(name=f"m-{method}-seed{train_seed}{suffix}", weights=weights)
     rec["provenance"]["seed"] = train_seed
     write_run(root, rec)
-    digest = write_predictions(root / id_ / "predictions.npz", predictions)
-    rec["predictions"] = PredictionsEntry.of(predictions, "predictions.npz", digest).model_dump()
-    (root / id_ / "result.json").write_text(json.dumps(rec))
+    save_with_predictions(root / id_, rec, predictions)
     config = {"name": rec["name"], "model": {"method": method, "backbone": "resnet18"},
               "data": {"dataset": "synthmotion", "frames": 4, "workers": train_seed},  # not in the id
               "train": {"epochs": 5, "seed": train_seed}, "eval": {"clips": 1, "crops": 1}}

@@ -179,7 +179,7 @@ def require_same_videos(purpose: str, name_a: str, a: Predictions, name_b: str, 
     if a.class_names is not None and b.class_names is not None and (a.class_names != b.class_names).any():
         first = int(np.argmax(a.class_names != b.class_names))
         raise UserError(f"{where}: different class names, first at label {first} "
-                        f"({a.class_names[first]!r} vs {b.class_names[first]!r})")
+                        f"({str(a.class_names[first])!r} vs {str(b.class_names[first])!r})")
     if a.num_videos != b.num_videos:
         raise UserError(f"{where}: different video lists ({a.num_videos} vs {b.num_videos} videos)")
     for differs, what in ((a.video_ids != b.video_ids, "video ids"), (a.labels != b.labels, "labels")):

@@ -53,3 +53,15 @@ def test_one_view_per_video_keeps_no_view_scores():
     scored = predict(model, [(torch.zeros(1, 1, 4, 3, 8, 8, dtype=torch.uint8), torch.tensor([1]))],
                      torch.device("cpu"))
     assert scored.view_scores is None and scored.scores.shape == (1, 3)
+
+
+def test_view_scores_beyond_the_limit_are_not_kept(monkeypatch):
+    from actionbench.engine import evaluate as module
+
+    model = FixedViews([[20.0, 1.0, 0.0], [-20.0, 1.0, 0.0]])
+    batches = [(torch.zeros(1, 2, 4, 3, 8, 8, dtype=torch.uint8), torch.tensor([1]))] * 3
+    monkeypatch.setattr(module, "VIEW_SCORES_LIMIT", 12)  # two batches of 2 views x 3 classes
+    scored = predict(model, batches, torch.device("cpu"))
+    assert scored.view_scores is None and scored.scores.shape == (3, 3)
+    monkeypatch.setattr(module, "VIEW_SCORES_LIMIT", 18)
+    assert predict(model, batches, torch.device("cpu")).view_scores.shape == (3, 2, 3)

@@ -235,6 +235,8 @@ def write_predicted_run(root, id_, method, accuracy, seed, *, train_seed=0, weig
     rec = record(id_, method, None, 2.0 if method == "tsm" else 1.0 + len(method) / 10)
     rec.update(name=f"m-{method}-seed{train_seed}{suffix}", weights=weights)
     rec["provenance"]["seed"] = train_seed
+    rec["reproducibility"] = {"seed": train_seed, "threads": 2, "autocast": "float32",
+                              "deterministic_algorithms": False, "device_name": "AMD EPYC"}
     write_run(root, rec)
     save_with_predictions(root / id_, rec, predictions)
     config = {"name": rec["name"], "model": {"method": method, "backbone": "resnet18"},
@@ -332,3 +334,9 @@ def test_error_bars_do_not_count_as_points(matrix):
     gflops = report.figures["synthmotion"].figures[0]
     assert "bars: 95 % bootstrap interval over videos" in gflops.caption
     assert gflops.figure.points == 4
+
+
+def test_provenance_states_the_numerics_of_the_records(matrix):
+    provenance = matrix[0].readme.read_text().split("## Provenance", 1)[1]
+    assert "- Numerics: precision float32; threads 2; deterministic algorithms False; processors AMD EPYC" \
+        in provenance

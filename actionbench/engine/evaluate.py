@@ -24,6 +24,10 @@ from ..core.precision import autocast
 
 AGGREGATE_KIND = {"softmax": "probabilities", "logits": "logits"}
 """What the per-video scores are under each `eval.aggregate` rule."""
+VIEW_SCORES_LIMIT = 50_000_000
+"""Per-view scores kept per process at most (200 MB of float32): Something-Something V2's 2 × 3
+views fit (24,777 × 6 × 174 = 26 M), Kinetics-400's 10 × 3 do not (19,881 × 30 × 400 = 239 M),
+and beyond the limit only the video scores are kept."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class VideoScores:
     kind: str
     """'probabilities' or 'logits', for `scores` and `view_scores` alike."""
     view_scores: torch.Tensor | None
-    """(videos, views, classes), or None when each video has one view."""
+    """(videos, views, classes), or None when each video has one view, or when they would
+    exceed VIEW_SCORES_LIMIT on a process."""
 
     @property
     def probabilities(self) -> torch.Tensor:
@@ -56,19 +61,25 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device, amp: str
     wrapper: the shards may differ in length."""
     model.eval()
     kind = AGGREGATE_KIND[aggregate]
-    views_of, labels_of = [], []
+    scores_of, views_of, labels_of, kept = [], [], [], 0
     for videos, labels in tqdm(loader, desc=desc, leave=False, disable=None if is_main() else True):
         batch, views = videos.shape[:2]
         with autocast(device, amp):
             logits = model(to_model_input(videos, device))
         logits = logits.float().view(batch, views, -1)
-        views_of.append((logits if kind == "logits" else logits.softmax(dim=2)).cpu())
+        view_scores = (logits if kind == "logits" else logits.softmax(dim=2)).cpu()
+        scores_of.append(view_scores.mean(dim=1))
         labels_of.append(labels)
-    shards = [shard for shard in all_gather((views_of, labels_of)) if shard[0]]
-    view_scores = torch.cat([batch for views, _ in shards for batch in views])
-    labels = torch.cat([batch for _, labels in shards for batch in labels])
-    return VideoScores(view_scores.mean(dim=1), labels, kind,
-                       view_scores if view_scores.shape[1] > 1 else None)
+        kept += view_scores.numel()
+        if views_of is not None:
+            views_of.append(view_scores)
+            if views == 1 or kept > VIEW_SCORES_LIMIT:
+                views_of = None
+    shards = [shard for shard in all_gather((scores_of, views_of, labels_of)) if shard[0]]
+    complete = all(views is not None for _, views, _ in shards)
+    return VideoScores(torch.cat([batch for scores, _, _ in shards for batch in scores]),
+                       torch.cat([batch for _, _, labels in shards for batch in labels]), kind,
+                       torch.cat([batch for _, views, _ in shards for batch in views]) if complete else None)
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, amp: str = "none",

@@ -26,6 +26,7 @@ CONFUSION_DIR = "confusion"
 
 @dataclass(frozen=True)
 class ClassFiles:
+    dataset: str
     labels: dict[str, str]
     """Row label by run id, for the rows with predictions, in table order."""
     csv: Path
@@ -49,7 +50,7 @@ def write_class_files(rows: pd.DataFrame, evidence: Evidence, dataset: str, out:
         confusions = {run: plot_confusions(of_run, f"{dataset}, {labels[run]}",
                                            out / CONFUSION_DIR / f"{run}.png")
                       for run, of_run in predictions.items()}
-    return ClassFiles(labels, csv, confusions)
+    return ClassFiles(dataset, labels, csv, confusions)
 
 
 def render_classes(files: ClassFiles, evidence: Evidence, fmt: str, out: Path) -> list[str]:
@@ -61,7 +62,8 @@ def render_classes(files: ClassFiles, evidence: Evidence, fmt: str, out: Path) -
                      confused_pairs(predictions)])
     headers = ["method", "mean class (%)", "hardest classes (top-1 %)",
                "most confused (true → predicted: videos)"]
-    table = tabulated(body, headers, ["left", "right", "left", "left"], fmt)
+    table = tabulated(body, headers, ["left", "right", "left", "left"], fmt,
+                      f"{files.dataset}: per-class accuracy and confusions.")
     links = " · ".join(f"[{files.labels[run]}]({figure.path.relative_to(out).as_posix()})"
                        for run, figure in files.confusions.items())
     return ["### Per class", "", f"```latex\n{table}\n```" if fmt == "latex" else table, "",

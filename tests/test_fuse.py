@@ -124,3 +124,15 @@ def test_bad_names_and_weights_are_refused(two_streams, capsys):
     assert "fusion weights: 1 given for 2 runs (rgb, flow)" in capsys.readouterr().err
     assert main(["fuse", "rgb", "rgb", "-o", "x", "--runs", str(runs)]) == 2
     assert "run rgb given more than once" in capsys.readouterr().err
+
+
+def test_clips_evaluated_in_separate_runs_count_their_network_once(tmp_path):
+    runs = tmp_path / "runs"
+    weights = {"path": "esti.pth", "sha256": "cd" * 32, "key_convention": "actionbench"}
+    first = member(runs, "clip1", synthetic_predictions(0.6, 1), weights=weights)
+    member(runs, "clip2", noisy(first, 2), weights=weights)
+    assert main(["fuse", "clip1", "clip2", "-o", "clips", "--runs", str(runs), "--space", "probabilities"]) \
+        == 0
+    _, record = fused_record(runs, "clips")
+    assert (record.clips, record.crops, record.views) == (2, 1, 2)
+    assert record.params_m == pytest.approx(24.3) and record.gflops == pytest.approx(33.0)

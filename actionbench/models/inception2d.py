@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..plan.registry import BuildContext, ContractInput, KeyConvention, PublishedCost, Setting
 from .backbones.inception import BLOCK_NAMES, BNInception, inception_v1
 from .recognizer2d import recognizer_2d
-from .reference_keys import KeyConvention
-from .registry import BuildContext
+from .reference_keys import IBM_COST
 from .temporal.tam import TAM, TAMOptions, TemporalMaxPool, pooled_frames
 from .temporal.tsm import TemporalShift, TSMOptions
 
@@ -83,8 +83,7 @@ def tsm_bn_inception(ctx: BuildContext) -> nn.Module:
     return recognizer_2d(ctx, backbone)
 
 
-IBM_INCEPTION_TAM_KEYS = KeyConvention(
-    "IBM/action-recognition-pytorch (InceptionV1)", methods=("tam",), rules=(
+IBM_INCEPTION_TAM_KEYS = KeyConvention("IBM/action-recognition-pytorch (InceptionV1)", rules=(
         (r"^fc\.", "head.fc."),
         (r"^tam([123])\.", r"backbone.conv\1.temporal."),
         (r"^tam(\d[a-e])\.", r"backbone.inception\1.temporal."),
@@ -97,3 +96,27 @@ IBM_INCEPTION_TAM_KEYS = KeyConvention(
 """IBM's TAM-InceptionV1 checkpoints (`tam3a.prev_se.fc1.weight`, ...). IBM's TSN and I3D
 on InceptionV1 need no convention of their own: their keys are torchvision's names plus `fc`,
 which IBM's ResNet convention (reference_keys.py) already maps."""
+
+
+# Metadata for the registrations of `tsn`, `tam` and `tsm`, which accept these backbones.
+
+TSN_INCEPTION_PUBLISHED = (
+    PublishedCost(Setting.of("inception_v1", 8, 224, 87), IBM_COST, gflops=11.978817536,
+                  params_m=5.689079, exact=True),
+    PublishedCost(Setting.of("bn_inception", 8, 224, 400),
+                  "TSM (Lin et al., ICCV 2019), Table 2: TSN BNInception 8f", params_m=10.7,
+                  note="a 400-class head, as for the paper's TSN ResNet-50 (174 classes: 10.45 M); "
+                       "its rounded 16 G is 16.25 G here (16.26 G at 400 classes)"),
+)
+TAM_INCEPTION_PUBLISHED = (
+    PublishedCost(Setting.of("inception_v1", 8, 224, 87), IBM_COST, gflops=12.04700672,
+                  params_m=5.706503, exact=True),
+    PublishedCost(Setting.of("inception_v1", 8, 224, 87, temporal_pool=True), IBM_COST,
+                  gflops=6.570863936, params_m=5.706503, exact=True),
+)
+INCEPTION_CONTRACT_INPUTS = {
+    "tsn": (ContractInput.of("inception_v1"), ContractInput.of("bn_inception")),
+    "tam": (ContractInput.of("inception_v1"), ContractInput.of("inception_v1", frames=8,
+                                                               temporal_pool=True)),
+    "tsm": (ContractInput.of("bn_inception", place="block"),),
+}

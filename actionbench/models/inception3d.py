@@ -29,10 +29,11 @@ from __future__ import annotations
 from torch import nn
 from torchvision.models.googlenet import BasicConv2d
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..plan.registry import BuildContext, ContractInput, PublishedCost, Setting
 from .backbones.inception import inception_v1
 from .recognizer2d import recognizer_2d
-from .registry import BuildContext
+from .reference_keys import IBM_COST
 from .video3d import I3DOptions, SpatialPoolPerStep
 
 DOWNSAMPLING_POOLS = ("maxpool2", "maxpool3", "maxpool4")
@@ -73,3 +74,21 @@ def i3d_inception_v1(ctx: BuildContext) -> nn.Module:
                         "(every 3x3 conv inflated), so only 'full' applies")
     return recognizer_2d(ctx, inflate_inception_v1(2 if options.temporal_stride else 1),
                          stem=nn.Identity())
+
+
+# Metadata for the registration of `i3d`, which accepts this backbone.
+
+I3D_INCEPTION_PUBLISHED = (
+    PublishedCost(Setting.of("inception_v1", 8, 224, 87, temporal_stride=True), IBM_COST,
+                  gflops=21.4113536, params_m=12.376439, exact=True),
+    PublishedCost(Setting.of("inception_v1", 32, 224, 200), IBM_COST + ", mini-Moments i3d-f32",
+                  gflops=135.22632704, params_m=12.492264, exact=True,
+                  note="mini-Moments' 200-class head"),
+    PublishedCost(Setting.of("inception_v1", 8, 224, 87), IBM_COST, gflops=33.573614592,
+                  params_m=12.376439,
+                  note="IBM's mini-SSv2 and mini-Kinetics rows of this network lie 232,967,168 "
+                       "multiply-adds below its code at every frame count (ours: 33.807 G), while "
+                       "its mini-Moments f32 and f64 rows equal ours; see docs/methods/i3d_inception.md"),
+)
+I3D_INCEPTION_CONTRACT_INPUTS = (ContractInput.of("inception_v1"),
+                                 ContractInput.of("inception_v1", frames=8, temporal_stride=True))

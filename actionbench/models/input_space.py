@@ -1,7 +1,7 @@
 """The pixel space a reference's weights were trained in, reached from ours at the entrance.
 
 Every loader of this suite feeds clips normalised with ImageNet's RGB mean and std
-(`actionbench/data/normalize.py`). Some references trained on other inputs: TSM's BN-Inception
+(`actionbench/core/model_input.py`). Some references trained on other inputs: TSM's BN-Inception
 on Caffe's BGR pixels in 0-255 minus a per-channel mean (mit-han-lab/temporal-shift-module
 @1f6a834:archs/bn_inception.py, `pretrained_settings`; main.py's `Stack(roll=True)` and
 `ToTorchFormatTensor(div=False)`), PySlowFast on RGB in 0-1 with mean 0.45 and std 0.225
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..data.normalize import IMAGENET_MEAN, IMAGENET_STD
+from ..core.model_input import IMAGENET_MEAN, IMAGENET_STD
 
 
 class InputSpace(nn.Module):

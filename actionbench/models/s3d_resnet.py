@@ -21,8 +21,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ..plan.registry import BuildContext, ContractInput, PublishedCost, Setting, register_method
 from .recognizer2d import recognizer_2d
-from .registry import BuildContext, register_method
+from .reference_keys import IBM, IBM_COST
 from .video3d import SpatialPoolPerStep
 
 LAYERS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3), "resnet50": (3, 4, 6, 3),
@@ -120,6 +121,17 @@ class S3DResNet(nn.Module):
 
 
 @register_method("s3d_resnet", family="3D", options=S3DResNetOptions, backbones=tuple(LAYERS),
+                 docs="docs/methods/s3d_resnet.md", checkpoints=(IBM,),
+                 contract_inputs=(ContractInput.of(frames=4),
+                                  ContractInput.of("resnet50", frames=4, temporal_stride=True)),
+                 published=tuple(
+                     PublishedCost(Setting.of(backbone, 8, 224, 87, **options), IBM_COST,
+                                   gflops=gflops, params_m=params, exact=True)
+                     for backbone, options, gflops, params in (
+                         ("resnet18", {}, 21.329215488, 15.425559),
+                         ("resnet18", {"temporal_stride": True}, 12.125732864, 15.425559),
+                         ("resnet50", {}, 39.517814784, 27.485079),
+                         ("resnet50", {"temporal_stride": True}, 19.672203264, 27.485079))),
                  description="S3D-ResNet (IBM): ResNet with every 3x3 conv separated into 1x3x3 "
                              "+ 3x1x1, full 3x7x7 stem; per-step fc, mean over time")
 def s3d_resnet(ctx: BuildContext) -> nn.Module:

@@ -36,10 +36,16 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..plan.registry import (
+    BuildContext,
+    ContractInput,
+    KeyConvention,
+    PublishedCost,
+    Setting,
+    register_method,
+)
 from .input_space import InputSpace
-from .reference_keys import KeyConvention
-from .registry import BuildContext, register_method
 from .slowfast_blocks import BottleneckTransform, Pathways, ResBlock, ResNetStem, bn, init_pyslowfast
 
 DEPTHS = {"resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3)}
@@ -150,25 +156,12 @@ class SlowFast(nn.Module):
         return self.head(xs)
 
 
-@register_method("slowfast", family="3D", options=SlowFastOptions, backbones=tuple(DEPTHS),
-                 description="SlowFast (PySlowFast): Slow pathway on every alpha-th frame of the "
-                             "clip, Fast pathway on all of them, lateral fusion; 4x16 by default")
-def slowfast(ctx: BuildContext) -> nn.Module:
-    options: SlowFastOptions = ctx.options
-    if ctx.frames % options.alpha:
-        raise UserError(f"data.frames: SlowFast with alpha {options.alpha} needs a multiple of "
-                        f"{options.alpha} frames (its lateral convs stride time by alpha), got "
-                        f"{ctx.frames}")
-    return SlowFast(DEPTHS[ctx.backbone], ctx.num_classes, ctx.dropout, ctx.options)
-
-
-PYSLOWFAST_KEYS = KeyConvention("facebookresearch/SlowFast", methods=("slowfast", "x3d"), rules=(
+PYSLOWFAST_KEYS = KeyConvention("facebookresearch/SlowFast", rules=(
     (r"^head\.projection\.", "head.fc."),
 ))
 """PySlowFast checkpoints (the `model_state` of its files): our names but the classifier's."""
 
-PYTORCHVIDEO_SLOWFAST_KEYS = KeyConvention(
-    "facebookresearch/pytorchvideo", methods=("slowfast",), rules=(
+PYTORCHVIDEO_SLOWFAST_KEYS = KeyConvention("facebookresearch/pytorchvideo", rules=(
         (r"^blocks\.0\.multipathway_blocks\.(\d)\.conv\.", r"s1.pathway\1_stem.conv."),
         (r"^blocks\.0\.multipathway_blocks\.(\d)\.norm\.", r"s1.pathway\1_stem.bn."),
         *((rf"^blocks\.{i}\.multipathway_fusion\.conv_fast_to_slow\.", f"s{i + 1}_fuse.conv_f2s.")
@@ -186,7 +179,7 @@ PYTORCHVIDEO_SLOWFAST_KEYS = KeyConvention(
 `multipathway_fusion`, the classifier `blocks.6.proj`."""
 
 PATHS = (("slow", 0), ("fast", 1))
-MMACTION2_SLOWFAST_KEYS = KeyConvention("open-mmlab/mmaction2", methods=("slowfast",), rules=(
+MMACTION2_SLOWFAST_KEYS = KeyConvention("open-mmlab/mmaction2", rules=(
     *((rf"^backbone\.{path}_path\.conv1\.conv\.", f"s1.pathway{p}_stem.conv.") for path, p in PATHS),
     *((rf"^backbone\.{path}_path\.conv1\.bn\.", f"s1.pathway{p}_stem.bn.") for path, p in PATHS),
     (r"^backbone\.slow_path\.conv1_lateral\.conv\.", "s1_fuse.conv_f2s."),
@@ -202,3 +195,46 @@ MMACTION2_SLOWFAST_KEYS = KeyConvention("open-mmlab/mmaction2", methods=("slowfa
 """mmaction2's Recognizer3D with ResNet3dSlowFast (layout `mmaction2`): `backbone.{slow,fast}
 _path` with mmcv ConvModules (`conv1.conv`, `conv1.bn`), laterals on the Slow path as
 `conv1_lateral` and `layer{1-3}_lateral`, the classifier `cls_head.fc_cls`."""
+
+
+MMACTION2_METAFILE = ("open-mmlab/mmaction2@4d6c934:configs/recognition/slowfast/metafile.yml, "
+                      "slowfast_r50_8xb8-{}x1-256e_kinetics400-rgb")
+PYTORCHVIDEO_ZOO = "facebookresearch/pytorchvideo@f3142bb:docs/source/model_zoo.md, Kinetics-400"
+AT_TEST_CROP = ("at 256x256, the 3-crop test crop of PySlowFast's Kinetics configs (ours at 224: "
+                "{:.2f} G)")
+
+SLOWFAST_PUBLISHED = (
+    PublishedCost(Setting.of("resnet50", 32, 256, 400, layout="mmaction2"),
+                  MMACTION2_METAFILE.format("4x16"), gflops=36.3, params_m=34.5,
+                  note=AT_TEST_CROP.format(27.64) + "; mmaction2's counter also counts BN and "
+                       "activations (ours with them: 36.34 G)"),
+    PublishedCost(Setting.of("resnet50", 32, 256, 400, alpha=4, fusion_kernel=7,
+                             layout="mmaction2"),
+                  MMACTION2_METAFILE.format("8x8"), gflops=66.1, params_m=34.6,
+                  note=AT_TEST_CROP.format(50.31) + "; ours with BN and activations: 66.07 G"),
+    PublishedCost(Setting.of("resnet50", 32, 256, 400, alpha=4, fusion_kernel=7),
+                  PYTORCHVIDEO_ZOO + ", SlowFast R50 8x8", gflops=65.71, params_m=34.57,
+                  note=AT_TEST_CROP.format(50.31)),
+    PublishedCost(Setting.of("resnet50", 32, 256, 400), PYTORCHVIDEO_ZOO + ", SlowFast R50 4x16",
+                  params_m=34.48,
+                  note="its 36.69 GFLOPs is 1.6 % above ours at 256 (36.10 G, the paper's "
+                       "36.1) and matches no crop we tried; see docs/methods/slowfast.md"),
+)
+
+
+@register_method("slowfast", family="3D", options=SlowFastOptions, backbones=tuple(DEPTHS),
+                 docs="docs/methods/slowfast.md",
+                 description="SlowFast (PySlowFast): Slow pathway on every alpha-th frame of the "
+                             "clip, Fast pathway on all of them, lateral fusion; 4x16 by default",
+                 checkpoints=(PYSLOWFAST_KEYS, PYTORCHVIDEO_SLOWFAST_KEYS, MMACTION2_SLOWFAST_KEYS),
+                 published=SLOWFAST_PUBLISHED,
+                 contract_inputs=(ContractInput.of("resnet50", frames=8),
+                                  ContractInput.of("resnet50", frames=8, alpha=4, fusion_kernel=7,
+                                                   layout="mmaction2")))
+def slowfast(ctx: BuildContext) -> nn.Module:
+    options: SlowFastOptions = ctx.options
+    if ctx.frames % options.alpha:
+        raise UserError(f"data.frames: SlowFast with alpha {options.alpha} needs a multiple of "
+                        f"{options.alpha} frames (its lateral convs stride time by alpha), got "
+                        f"{ctx.frames}")
+    return SlowFast(DEPTHS[ctx.backbone], ctx.num_classes, ctx.dropout, ctx.options)

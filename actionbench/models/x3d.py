@@ -32,10 +32,16 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ..plan.registry import (
+    BuildContext,
+    ContractInput,
+    KeyConvention,
+    PublishedCost,
+    Setting,
+    register_method,
+)
 from .input_space import InputSpace
-from .reference_keys import KeyConvention
-from .registry import BuildContext, register_method
-from .slowfast import KINETICS_MEAN, KINETICS_STD
+from .slowfast import KINETICS_MEAN, KINETICS_STD, PYSLOWFAST_KEYS
 from .slowfast_blocks import Pathways, ResBlock, X3DTransform, bn, init_pyslowfast, round_repeats, round_width
 
 DEPTH_FACTOR = {"XS": 2.2, "S": 2.2, "M": 2.2, "L": 5.0}
@@ -113,14 +119,7 @@ class X3D(nn.Module):
         return self.head(xs)
 
 
-@register_method("x3d", family="3D", options=X3DOptions, backbones=("none",),
-                 description="X3D (PySlowFast): expanded tiny ResNet with depthwise 3x3x3 convs, "
-                             "squeeze-excitation and swish; sizes XS/S/M/L")
-def x3d(ctx: BuildContext) -> nn.Module:
-    return X3D(ctx.num_classes, ctx.dropout, ctx.options)
-
-
-PYTORCHVIDEO_X3D_KEYS = KeyConvention("facebookresearch/pytorchvideo", methods=("x3d",), rules=(
+PYTORCHVIDEO_X3D_KEYS = KeyConvention("facebookresearch/pytorchvideo", rules=(
     (r"^blocks\.0\.conv\.conv_t\.", "s1.pathway0_stem.conv_xy."),
     (r"^blocks\.0\.conv\.conv_xy\.", "s1.pathway0_stem.conv."),
     (r"^blocks\.0\.norm\.", "s1.pathway0_stem.bn."),
@@ -140,7 +139,7 @@ PYTORCHVIDEO_X3D_KEYS = KeyConvention("facebookresearch/pytorchvideo", methods=(
 res_blocks`, the stem's spatial conv named `conv_t` and its temporal conv `conv_xy` (the
 reverse of PySlowFast's names), BN and SE of the middle conv as `norm_b.{0,1}`."""
 
-MMACTION2_X3D_KEYS = KeyConvention("open-mmlab/mmaction2", methods=("x3d",), rules=(
+MMACTION2_X3D_KEYS = KeyConvention("open-mmlab/mmaction2", rules=(
     (r"^backbone\.conv1_s\.conv\.", "s1.pathway0_stem.conv_xy."),
     (r"^backbone\.conv1_t\.conv\.", "s1.pathway0_stem.conv."),
     (r"^backbone\.conv1_t\.bn\.", "s1.pathway0_stem.bn."),
@@ -158,3 +157,25 @@ MMACTION2_X3D_KEYS = KeyConvention("open-mmlab/mmaction2", methods=("x3d",), rul
 backbones/x3d.py, heads/x3d_head.py): mmcv ConvModules, the stem as `conv1_s`/`conv1_t`, the
 head's 1x1x1 convs split between `backbone.conv5` and `cls_head.fc1`, a linear layer whose
 (2048, 432) weight is our `lin_5` kernel (2048, 432, 1, 1, 1) with the singleton axes dropped."""
+
+
+PYSLOWFAST_ZOO = "facebookresearch/SlowFast@287ec00:MODEL_ZOO.md, X3D models"
+X3D_PUBLISHED = tuple(
+    PublishedCost(Setting.of("none", frames, crop, 400, size=size), f"{PYSLOWFAST_ZOO}, X3D-{size}",
+                  gflops=gflops, params_m=params,
+                  note=f"{frames} frames at the {crop}x{crop} training crop of "
+                       f"configs/Kinetics/X3D_{size}.yaml; the X3D paper's figures")
+    for size, frames, crop, gflops, params in (("XS", 4, 160, 0.60, 3.8), ("S", 13, 160, 1.96, 3.8),
+                                               ("M", 16, 224, 4.73, 3.8), ("L", 16, 312, 18.37, 6.2)))
+
+
+@register_method("x3d", family="3D", options=X3DOptions, backbones=("none",),
+                 docs="docs/methods/x3d.md",
+                 description="X3D (PySlowFast): expanded tiny ResNet with depthwise 3x3x3 convs, "
+                             "squeeze-excitation and swish; sizes XS/S/M/L",
+                 checkpoints=(PYSLOWFAST_KEYS, PYTORCHVIDEO_X3D_KEYS, MMACTION2_X3D_KEYS),
+                 published=X3D_PUBLISHED,
+                 contract_inputs=(ContractInput.of("none", frames=4),
+                                  ContractInput.of("none", frames=4, pytorchvideo_shortcut=True)))
+def x3d(ctx: BuildContext) -> nn.Module:
+    return X3D(ctx.num_classes, ctx.dropout, ctx.options)

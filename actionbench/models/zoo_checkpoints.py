@@ -1,10 +1,8 @@
-"""Key conventions of the large zoos for methods that were already in the suite: torchvision's
-video weights and mmaction2's ResNet recognisers. Each was checked by loading a state dict
-made by that project's own model code and comparing logits (docs/methods/zoo_checkpoints.md).
+"""mmaction2's key convention for methods that were already in the suite, checked by loading a
+state dict made by mmaction2's own model code and comparing logits
+(docs/methods/zoo_checkpoints.md). torchvision's video weights need none: `video3d.TORCHVISION`
+(same names) was checked the same way.
 
-- torchvision (`r3d`, `mc3`, `r2plus1d`, `s3d`): our networks are torchvision's, with only
-  parameter-free modules swapped (the dropout around `avgpool`, S3D's clipped pool), so its
-  Kinetics files (R3D_18_Weights.KINETICS400_V1, ...) load key for key: no rule.
 - mmaction2 (`tsn`, `tsm`, `i3d` with `inflation: partial`): its ResNet and ResNet3d backbones
   are torchvision's networks built from mmcv ConvModules, so `layerX.Y.convN.conv` /
   `.convN.bn` are torchvision's `convN` / `bnN`, `downsample.conv` / `.bn` its `downsample.0` /
@@ -19,13 +17,9 @@ torchvision's 18-layer network with a 45-channel stem; no state dict of one fits
 
 from __future__ import annotations
 
-from .reference_keys import KeyConvention
+from ..plan.registry import KeyConvention
 
-TORCHVISION_VIDEO_KEYS = KeyConvention("pytorch/vision", methods=("r3d", "mc3", "r2plus1d", "s3d"),
-                                       rules=())
-"""torchvision.models.video state dicts: the same names as ours."""
-
-MMACTION2_RESNET_KEYS = KeyConvention("open-mmlab/mmaction2", methods=("tsn", "tsm", "i3d"), rules=(
+MMACTION2_RESNET_KEYS = KeyConvention("open-mmlab/mmaction2", rules=(
     (r"\.conv([123])(\.net)?\.conv\.", r".conv\1\2."),
     (r"\.conv([123])(\.net)?\.bn\.", r".bn\1\2."),
     (r"\.downsample\.conv\.", ".downsample.0."),

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torchvision.models import GoogLeNet
 
+from ...plan.registry import register_backbone
 from ..input_space import InputSpace
-from ..registry import register_backbone
 
 
 @register_backbone("inception_v1")

@@ -23,6 +23,8 @@ names, `temporal/tam.py`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
 from ..core.errors import UserError
@@ -30,8 +32,10 @@ from ..plan.registry import BuildContext, ContractInput, KeyConvention, Publishe
 from .backbones.inception import BLOCK_NAMES, BNInception, inception_v1
 from .recognizer2d import recognizer_2d
 from .reference_keys import IBM_COST
-from .temporal.tam import TAM, TAMOptions, TemporalMaxPool, pooled_frames
-from .temporal.tsm import TemporalShift, TSMOptions
+
+if TYPE_CHECKING:
+    from .temporal.tam import TAMOptions
+    from .temporal.tsm import TSMOptions
 
 INCEPTION_V1_UNITS = (
     # unit, output channels, temporal pool before it (IBM's t_pool1-3 follow maxpool2-4)
@@ -57,6 +61,8 @@ class Then(nn.Module):
 
 def tam_inception_v1(ctx: BuildContext) -> nn.Module:
     """IBM's TAM-InceptionV1 ("TAM-b3-sum-inception-v1", "-tp" with temporal pooling)."""
+    from .temporal.tam import TAM, TemporalMaxPool, pooled_frames  # tam.py imports this module
+
     options: TAMOptions = ctx.options
     backbone = inception_v1()
     frames = ctx.frames
@@ -72,6 +78,8 @@ def tam_inception_v1(ctx: BuildContext) -> nn.Module:
 
 def tsm_bn_inception(ctx: BuildContext) -> nn.Module:
     """TSM's TSM-BNInception: a shift at the input of units 2-12."""
+    from .temporal.tsm import TemporalShift  # tsm.py imports this module
+
     options: TSMOptions = ctx.options
     if options.place != "block":
         raise UserError("model.options.place: TSM on bn_inception shifts at the input of each "

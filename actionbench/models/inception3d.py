@@ -26,6 +26,8 @@ the backbone's `transform_input` maps our ImageNet-normalised clips there.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 from torchvision.models.googlenet import BasicConv2d
 
@@ -34,7 +36,9 @@ from ..plan.registry import BuildContext, ContractInput, PublishedCost, Setting
 from .backbones.inception import inception_v1
 from .recognizer2d import recognizer_2d
 from .reference_keys import IBM_COST
-from .video3d import I3DOptions, SpatialPoolPerStep
+
+if TYPE_CHECKING:
+    from .video3d import I3DOptions
 
 DOWNSAMPLING_POOLS = ("maxpool2", "maxpool3", "maxpool4")
 
@@ -51,6 +55,8 @@ def inflate_conv(unit: BasicConv2d, time_kernel: int) -> None:
 
 def inflate_inception_v1(time_stride: int) -> nn.Module:
     """torchvision's GoogLeNet (our inception_v1 backbone) in IBM's I3D layout."""
+    from .video3d import SpatialPoolPerStep  # video3d.py imports this module
+
     net = inception_v1()
     for name, module in list(net.named_modules()):
         if isinstance(module, BasicConv2d):

@@ -199,7 +199,7 @@ _path` with mmcv ConvModules (`conv1.conv`, `conv1.bn`), laterals on the Slow pa
 
 MMACTION2_METAFILE = ("open-mmlab/mmaction2@4d6c934:configs/recognition/slowfast/metafile.yml, "
                       "slowfast_r50_8xb8-{}x1-256e_kinetics400-rgb")
-PYTORCHVIDEO_ZOO = "facebookresearch/pytorchvideo@f3142bb:docs/source/model_zoo.md, Kinetics-400"
+PYTORCHVIDEO_ZOO = "facebookresearch/pytorchvideo@f3142bb (docs/source, model_zoo.md), Kinetics-400"
 AT_TEST_CROP = ("at 256x256, the 3-crop test crop of PySlowFast's Kinetics configs (ours at 224: "
                 "{:.2f} G)")
 

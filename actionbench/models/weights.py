@@ -66,7 +66,8 @@ def file_sha256(path: Path) -> str:
 def fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     """A tensor whose shape differs from ours in singleton axes only: a 3D conv kernel with a
     singleton time axis for a 2D conv (GST's (1, k, k) convs), a (1, 1, D) token for our (D,)
-    (mmaction2's MViT class token)."""
+    (mmaction2's MViT class token), a Linear's matrix for our 1x1x1 conv (mmaction2's X3DHead
+    fc1 for lin_5)."""
     squeezed = [size for size in value.shape if size != 1]
     if value.shape != shape and squeezed == [size for size in shape if size != 1]:
         return value.reshape(shape)

@@ -171,7 +171,7 @@ class Method:
 
     @property
     def accepted_backbones(self) -> tuple[str, ...]:
-        return self.backbones or tuple(BACKBONES)
+        return self.backbones or tuple(name for name in BACKBONES if name not in NAMED_ONLY)
 
     @property
     def key_conventions(self) -> tuple[KeyConvention, ...]:
@@ -181,6 +181,9 @@ class Method:
 
 METHODS: dict[str, Method] = {}
 BACKBONES: dict[str, Callable[[], nn.Module]] = {}
+NAMED_ONLY: set[str] = set()
+"""Backbones that only the methods naming them accept (an Inception has no ResNet blocks for
+the generic temporal modules)."""
 DEFAULT_BACKBONE = "resnet50"
 
 
@@ -197,9 +200,11 @@ def register_method(name: str, *, family: Family, description: str, docs: str,
     return decorator
 
 
-def register_backbone(name: str):
+def register_backbone(name: str, *, named_only: bool = False):
     def decorator(build: Callable[[], nn.Module]):
         BACKBONES[name] = build
+        if named_only:
+            NAMED_ONLY.add(name)
         return build
 
     return decorator

@@ -32,7 +32,7 @@ from ...plan.registry import register_backbone
 from ..input_space import InputSpace
 
 
-@register_backbone("inception_v1")
+@register_backbone("inception_v1", named_only=True)
 def inception_v1(num_classes: int = 1000) -> GoogLeNet:
     """IBM's InceptionV1. The dropout before `fc` is removed: the recogniser's head has one."""
     model = GoogLeNet(num_classes=num_classes, aux_logits=False, transform_input=True,
@@ -144,7 +144,7 @@ class BNInception(nn.Module):
         return self.fc(torch.flatten(self.global_pool(x), 1))
 
 
-@register_backbone("bn_inception")
+@register_backbone("bn_inception", named_only=True)
 def bn_inception(num_classes: int = 1000) -> BNInception:
     return BNInception(num_classes)
 

@@ -12,6 +12,7 @@ import torch
 from .core import distributed, signals
 from .core.errors import UserError
 from .cost import measure_cost
+from .data.catalog import CLASSES_FILE, read_class_names
 from .data.faults import worker_failure
 from .data.gpu_decode import input_converter
 from .data.loader import build_loaders
@@ -23,6 +24,7 @@ from .plan.plan import Plan
 from .store.metrics_log import append_metrics
 from .store.provenance import now, provenance
 from .store.record import FAILED, FINISHED, RunRecord, WeightsSource
+from .store.run_predictions import PredictionsWriter
 from .store.run_store import RunStore
 from .store.tensorboard_events import write_epoch_events
 
@@ -102,10 +104,12 @@ def _train_and_record(plan: Plan, store: RunStore, run_dir: Path,
         _stop_if_requested("before training started")
         log.info("run %s on %s -> %s", plan.id, device, run_dir)
         metrics, status, reason = {}, FINISHED, None
+        predictions = predictions_writer(plan, run_dir, val_loader)
         try:
             metrics = fit(model, train_loader, val_loader, plan, device, run_dir,
                           to_input=input_converter(plan, device),
-                          on_epoch=lambda epoch_metrics: _log_epoch(run_dir, epoch_metrics))
+                          on_epoch=lambda epoch_metrics: _log_epoch(run_dir, epoch_metrics),
+                          on_predictions=predictions)
         except TrainingInterrupted as stop:
             raise TrainingInterrupted(stop.signum, f"{stop.where} ({run_dir})") from None
         except TrainingDiverged as exc:
@@ -136,7 +140,7 @@ def _train_and_record(plan: Plan, store: RunStore, run_dir: Path,
                               provenance=provenance(plan.spec.train.seed, started),
                               wall_time_s=time.perf_counter() - clock,
                               epochs=metrics.get("epoch", 0), processes=distributed.world_size(),
-                              reason=reason, skips=skips)
+                              reason=reason, skips=skips, predictions=predictions.entry)
     path = store.write_record(run_dir, record)
     log.info("%s: top-1 %s, %.3f GFLOPs, %.2f M params -> %s", plan.id, _percent(record.top1),
              record.gflops, record.params_m, path)
@@ -163,9 +167,10 @@ def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.d
     plan = plan.renamed(f"{plan.name}-w{digest[:8]}")
     _, val_loader = build_loaders(plan, train=False)
     run_dir = store.start(plan)
+    predictions = predictions_writer(plan, run_dir, val_loader)
     try:
         metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp,
-                           plan.spec.eval.aggregate)
+                           plan.spec.eval.aggregate, predictions)
     finally:
         val_loader.close()
     record = RunRecord.create(plan, status=FINISHED, metrics=metrics,
@@ -174,7 +179,8 @@ def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.d
                               wall_time_s=time.perf_counter() - clock, epochs=0,
                               skips=val_loader.policy.summary(),
                               weights=WeightsSource(path=str(weights), sha256=digest,
-                                                    key_convention=match.convention.name))
+                                                    key_convention=match.convention.name),
+                              predictions=predictions.entry)
     path = store.write_record(run_dir, record)
     log.info("%s: top-1 %s with %s -> %s", plan.id, _percent(record.top1), weights, path)
     return record
@@ -189,6 +195,17 @@ def _refuse_non_finite(model: torch.nn.Module, weights: Path) -> None:
         listed = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
         raise UserError(f"weights file '{weights}': {len(broken)} tensor(s) hold NaN or infinite "
                         f"values ({listed}); these weights come from a diverged or damaged run")
+
+
+def predictions_writer(plan: Plan, run_dir: Path, val_loader) -> PredictionsWriter:
+    """Saves each evaluation's per-video scores with the evaluated list's video ids (the
+    loader's records, less what its fault policy skips) and the dataset's class names."""
+    classes = plan.data.root / CLASSES_FILE
+    names = read_class_names(classes) if classes.is_file() else None
+    listed = val_loader.dataset.dataset.records  # GuardedLoader(Guarded(dataset))
+    return PredictionsWriter(run_dir, [(record.path, record.label) for record in listed],
+                             skipped=lambda: val_loader.policy.skipped,
+                             class_names=names if names and len(names) == plan.num_classes else None)
 
 
 def profile_experiment(plan: Plan, device: torch.device, speed: bool = True) -> dict:

@@ -172,11 +172,12 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan: Plan,
         device: torch.device, run_dir: Path, to_input: ToInput,
-        on_epoch: Callable[[dict], None]) -> dict:
+        on_epoch: Callable[[dict], None], on_predictions: Callable | None = None) -> dict:
     """Train for train.epochs, resuming from run_dir's checkpoint, and return the last
     evaluation metrics. `model` is the bare network on `device`; `to_input` turns a training
     batch into its input (the data layer's, which may decode on the device). Rank 0 alone
-    writes the checkpoint and passes each epoch's metrics to `on_epoch`."""
+    writes the checkpoint and passes each epoch's metrics to `on_epoch`; every evaluation's
+    per-video scores go to `on_predictions` (see `evaluate`)."""
     train = plan.spec.train
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -214,8 +215,8 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan
         last = epoch + 1 == train.epochs
         evaluated = last or (epoch + 1) % plan.spec.eval.interval == 0
         metrics = {**epoch_metrics,
-                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate)
-                      if evaluated else {}),
+                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate,
+                               on_predictions) if evaluated else {}),
                    "epoch": epoch + 1}
         # Metrics first: a kill between the two repeats the epoch, whose new line replaces
         # the old one; the other order would lose the epoch's line for good.

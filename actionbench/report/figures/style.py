@@ -14,17 +14,22 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from ...plan.registry import FAMILIES as REGISTERED_FAMILIES
 
 WIDTH_IN = 6.4
 """About a paper's text width: at 100 % the fonts below print at their nominal size."""
 DPI = 200
 RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
       "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3}
-FAMILIES = {"2D": ("2D CNN + temporal module", "tab:blue"), "3D": ("3D CNN", "tab:orange")}
+COLOURS = {"2D": "tab:blue", "3D": "tab:orange", "transformer": "tab:green", "fusion": "tab:purple"}
+FAMILIES = {family: (label, COLOURS[family]) for family, label in REGISTERED_FAMILIES.items()} | {
+    "fusion": ("late fusion of several runs", COLOURS["fusion"])}
 OTHER_FAMILY = ("other", "tab:gray")
 MARKERS = "osD^vP*Xph<>"
 
@@ -63,7 +68,7 @@ def count_points(fig: Figure) -> int:
     points = 0
     for ax in fig.axes:
         points += sum(len(collection.get_offsets()) for collection in ax.collections
-                      if hasattr(collection, "get_offsets"))
+                      if isinstance(collection, PathCollection))  # markers, not error bars
         points += sum(len(line.get_xdata()) for line in ax.lines
                       if line.get_marker() not in (None, "", "None"))
     return points

@@ -80,6 +80,8 @@ def _open(path: Path):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return open(path, "a+", encoding="utf-8")
+    except (FileExistsError, NotADirectoryError):  # mkdir(exist_ok=True) on a file says "exists"
+        raise UserError(f"cannot create the lock file {path}: {path.parent} is not a directory") from None
     except OSError as exc:
         raise UserError(f"cannot create the lock file {path} ({exc.strerror.lower()}); the folder "
                         f"must be writable") from None

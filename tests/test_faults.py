@@ -330,7 +330,9 @@ def test_a_stop_signal_ends_the_run_with_its_status_a_checkpoint_and_no_process_
         experiment, tmp_path, signum, group):
     """SIGTERM and SIGUSR1 to the main process alone (`kill PID`, Slurm), SIGINT to the process
     group (Ctrl-C): stopped within seconds at an iteration boundary, status 128 + signal."""
-    path, run_dir = experiment(train__epochs=3, **WORKERS)
+    # A checkpoint at every iteration: the first one, after iteration 1, says the run is
+    # mid-epoch, so the signal lands between two iterations, not after the epoch's end.
+    path, run_dir = experiment(train__epochs=3, train__checkpoint_every=1, **WORKERS)
     log = tmp_path / "stopped.log"
     with open(log, "w") as stderr:
         process = subprocess.Popen([sys.executable, str(REPO / "benchmark.py"), *run_args(path)], cwd=REPO,

@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: every file written so far is complete; the same command resumes",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; Python's own flush at exit must not complain
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell tool reports
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -47,3 +47,12 @@ def test_a_missing_experiment_file_is_named_in_one_line():
 
 def test_the_probe_sees_torch_when_a_command_needs_it():
     assert "torch" in run_cli("list", "methods").stdout.strip().rsplit("HEAVY:", 1)[1]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`benchmark.py list fields | head -1`: the closed pipe ends the command quietly."""
+    process = subprocess.Popen([sys.executable, "benchmark.py", "list", "fields"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    process.stdout.close()  # before it writes: its first write finds no reader
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141 and b"Traceback" not in err and b"BrokenPipe" not in err, err

@@ -273,7 +273,7 @@ def garbage_checkpoint(ws: Workspace):
     checkpoint = ws.tmp / "runs" / experiment.id / "checkpoint.pt"
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"PK\x03\x04 cut short")
-    return ws.run(path), [str(checkpoint), "not a readable checkpoint", "delete it"]
+    return ws.run(path), [str(checkpoint), "not a readable checkpoint", "move it aside"]
 
 
 def pickle_pretrained(ws: Workspace):

@@ -30,9 +30,8 @@ from ..core.tensor_files import read_tensors
 
 CHECKPOINT_KEYS = frozenset({"model", "optimizer", "scheduler", "epoch", "metrics"})
 DIGEST_KEY = "sha256"
-HINT = "delete it to start the run over"
-DAMAGED_HINT = ("move it aside (the run then starts over, or resumes from a copy you trust) or rerun "
-                "with --force")
+HINT = ("move it aside (the run then starts over, or resumes from a copy you trust) or rerun "
+        "with --force")
 log = logging.getLogger(__name__)
 
 
@@ -80,7 +79,7 @@ def read_checkpoint(path: Path) -> dict | None:
                     path)
     elif digest != content_digest(state):
         raise DamagedCheckpoint(f"{path}: damaged: its content does not match the sha256 written with "
-                                f"it, so the weights cannot be trusted; {DAMAGED_HINT}")
+                                f"it, so the weights cannot be trusted; {HINT}")
     return state
 
 

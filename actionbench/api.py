@@ -8,28 +8,27 @@ from typing import Any
 
 from torch import nn
 
-from .config import load_experiments, validate
-from .errors import UserError
-from .schema import ExperimentSpec
+from .config import load_plans, resolve
+from .core.errors import UserError
+from .plan.plan import Plan
 
 
-def resolve_spec(config: str | Path | ExperimentSpec | dict[str, Any],
-                 overrides: Sequence[str] = ()) -> ExperimentSpec:
-    """One experiment from a YAML file (its matrix narrowed by `overrides` to a single cell),
-    a mapping with the YAML's content, or a spec."""
-    if isinstance(config, ExperimentSpec):
+def resolve_plan(config: str | Path | Plan | dict[str, Any], overrides: Sequence[str] = ()) -> Plan:
+    """One experiment's plan from a YAML file (its matrix narrowed by `overrides` to a single
+    cell), a mapping with the YAML's content, or a plan."""
+    if isinstance(config, Plan):
         return config
     if isinstance(config, dict):
-        return validate(config, "<build_model config>")
-    experiments = load_experiments([config], list(overrides))
-    if len(experiments) != 1:
-        names = ", ".join(experiment.spec.name for experiment in experiments)
-        raise UserError(f"{config}: expands to {len(experiments)} experiments ({names}); "
+        return resolve(config, "<build_model config>")
+    plans = load_plans([config], list(overrides))
+    if len(plans) != 1:
+        names = ", ".join(plan.name for plan in plans)
+        raise UserError(f"{config}: expands to {len(plans)} experiments ({names}); "
                         "pick one with overrides such as ['model.method=tsm']")
-    return experiments[0].spec
+    return plans[0]
 
 
-def build_model(config: str | Path | ExperimentSpec | dict[str, Any],
+def build_model(config: str | Path | Plan | dict[str, Any],
                 weights: str | Path | None = None, overrides: Sequence[str] = ()) -> nn.Module:
     """The experiment's network in eval mode: float clips (N, C, T, H, W), normalised with the
     ImageNet mean and std, to logits (N, classes). `weights` is an actionbench checkpoint or
@@ -38,8 +37,8 @@ def build_model(config: str | Path | ExperimentSpec | dict[str, Any],
     from .models import build_network
     from .models.weights import load_weights
 
-    spec = resolve_spec(config, overrides)
-    model = build_network(spec)
+    plan = resolve_plan(config, overrides)
+    model = build_network(plan)
     if weights is not None:
-        load_weights(model, spec.model.method, Path(weights))
+        load_weights(model, plan.method, Path(weights))
     return model.eval()

@@ -1,20 +1,26 @@
-"""Command line: argument parsing only; the work is done by the modules it calls.
+"""Command line: argument parsing only; the work is done by `actionbench.commands`.
 
-Every `UserError` becomes one line on stderr and exit code 2, never a traceback.
+Every `UserError` becomes one line on stderr and exit code 2, never a traceback. Each command
+imports its module only when it runs, so `--help`, `list` and argument errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from .core.errors import UserError
 
-log = logging.getLogger("actionbench")
+
+def existing_path(text: str) -> Path:
+    """An experiment file or folder, checked before any command imports torch."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{path}: no such file or folder")
+    return path
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -33,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def experiments_args(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("paths", nargs="+", type=Path, help="experiment files or folders")
+        sub.add_argument("paths", nargs="+", type=existing_path, help="experiment files or folders")
         sub.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE", help="override a field, e.g. train.epochs=1")
         sub.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -65,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="format of the results tables (latex also writes tables.tex)")
 
     listing = commands.add_parser("list", help="what actionbench knows")
-    listing.add_argument("what", choices=["methods", "backbones", "datasets", "experiments", "fields"])
+    listing.add_argument("what", choices=["methods", "costs", "backbones", "datasets", "experiments",
+                                          "fields"])
     listing.add_argument("--experiments-dir", type=Path, default=Path("experiments"))
 
     data = commands.add_parser("data", help="dataset tools")
@@ -125,128 +132,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_experiments
-    from .engine.distributed import session
-    from .results import BUSY, FAILED, RunStore
-    from .runner import resolve_device, run_experiment
+    from .commands import run
 
-    experiments = load_experiments(args.paths, args.overrides)
-    if args.shard:
-        index, count = args.shard
-        experiments = experiments[index::count]
-    if args.dry_run:
-        for experiment in experiments:
-            spec = experiment.spec
-            print(f"{experiment.id}\t{spec.model.method}\t{spec.model.backbone}\t"
-                  f"{spec.data.dataset}\tf{spec.data.frames}\t{experiment.source}")
-        print(f"{len(experiments)} experiments")
-        return 0
-    store = RunStore(args.runs)
-    statuses = []
-    with session(resolve_device(args.device)) as device:  # several processes under torchrun
-        for number, experiment in enumerate(experiments, 1):
-            log.info("[%d/%d] %s", number, len(experiments), experiment.id)
-            statuses.append(run_experiment(experiment, store, device, force=args.force)["status"])
-    failed, busy = statuses.count(FAILED), statuses.count(BUSY)
-    log.info("%d experiments, %d failed, %d running in another process; results in %s",
-             len(experiments), failed, busy, args.runs)
-    return 1 if failed else 0
+    return run.run(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .api import resolve_spec
-    from .config import Experiment
-    from .results import RunStore
-    from .runner import evaluate_weights, resolve_device
+    from .commands import run
 
-    if len(args.paths) != 1:
-        raise UserError("eval: give one experiment file (a weights file fits one experiment)")
-    experiment = Experiment(resolve_spec(args.paths[0], args.overrides), str(args.paths[0]))
-    evaluate_weights(experiment, args.weights, RunStore(args.runs), resolve_device(args.device))
-    return 0
+    return run.evaluate(args)
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .config import load_experiments
-    from .runner import profile_experiment, resolve_device
+    from .commands import run
 
-    device = resolve_device(args.device)
-    for experiment in load_experiments(args.paths, args.overrides):
-        cost = profile_experiment(experiment, device, speed=not args.no_speed)
-        if args.json:
-            print(json.dumps(cost), flush=True)
-        else:
-            speed = (f", {cost['latency_ms']:.1f} ms/clip, {cost['throughput']:.1f} clips/s"
-                     if "latency_ms" in cost else "")
-            print(f"{cost['name']}: {cost['gflops']:.2f} GFLOPs, {cost['params_m']:.2f} M params"
-                  f"{speed}", flush=True)
-    return 0
+    return run.profile(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .commands import report
 
-    log.info("report written to %s", write_report(args.runs, args.out, args.table_format).readme)
-    return 0
+    return report.report(args)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import listing
+    from .commands import listing
 
     print(listing.render(args.what, args.experiments_dir))
     return 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    return {"synth": data_synth, "convert": data_convert, "extract": data_extract}[args.data_command](args)
+    from .commands import data
 
-
-def data_synth(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from .data import synthmotion
-    from .data.catalog import get_dataset
-
-    options = {key: getattr(args, key) for key in
-               ("train_per_class", "val_per_class", "frames", "size", "seed")}
-    config = replace(synthmotion.SynthConfig(),
-                     **{key: value for key, value in options.items() if value is not None})
-    out = args.out or Path(get_dataset("synthmotion").root)
-    generated = synthmotion.ensure(out, config)
-    log.info("%s synthmotion in %s", "generated" if generated else "already present:", out)
-    return 0
-
-
-def data_convert(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
-    from .data.convert.pipeline import MISSING_FILE, convert
-
-    report = convert(args.dataset, args.annotations, args.root, args.out, split=args.split,
-                     classes=args.classes, layout=args.layout, template=args.template,
-                     list_format=args.list_format, jobs=args.jobs)
-    for warning in report.warnings:
-        log.warning("%s", warning)
-    print(tabulate([[row.split, row.list_file or "(not written)", row.entries, row.written,
-                     row.entries - row.written] for row in report.splits],
-                   headers=["split", "list", "videos", "written", "missing"]))
-    if report.missing:
-        log.warning("%d annotated videos not found or not readable, listed with the reason in %s",
-                    report.missing, report.out / MISSING_FILE)
-    log.info("%d classes; lists and classes.txt in %s", report.classes, report.out)
-    return 0
-
-
-def data_extract(args: argparse.Namespace) -> int:
-    from .data.extract import FAILURES, ExtractConfig, extract_all
-
-    config = ExtractConfig(args.fps, args.short_side, args.template, args.quality)
-    report = extract_all(args.videos, args.out, config, jobs=args.jobs)
-    log.info("%d videos extracted, %d already done, %d failed; frames in %s",
-             report.extracted, report.skipped, len(report.failed), args.out)
-    if report.failed:
-        log.warning("failures, with the reason, in %s", args.out / FAILURES)
-    return 1 if report.failed else 0
+    return getattr(data, args.data_command)(args)
 
 
 COMMANDS = {"run": cmd_run, "eval": cmd_eval, "profile": cmd_profile, "report": cmd_report,

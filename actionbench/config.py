@@ -1,62 +1,37 @@
-"""From YAML files to validated `ExperimentSpec`s: loading, `base:` inheritance, `matrix:`
-expansion, `--set` overrides, validation and stable ids.
+"""From YAML files to resolved plans: loading, `base:` inheritance, `matrix:` expansion,
+`--set` overrides, validation, and the resolution of each matrix cell into one `Plan` (the
+spec plus every fact derived from it: id, method entry and typed options, class count, input
+frames, data location).
 
-Nothing downstream reads raw YAML: every error a user can make in a config is raised here as
-a `ConfigError` naming the file, the dotted field, the bad value and what was expected.
+Nothing downstream reads raw YAML or looks a fact up again: every error a user can make in a
+config is raised here as a `ConfigError` naming the file, the dotted field, the bad value and
+what was expected.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
-import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import UserError, did_you_mean, unknown_name_message
-from .schema import ExperimentSpec, section_model
+from . import models  # noqa: F401  (registers every method and backbone)
+from .core.errors import UserError, did_you_mean, unknown_name_message
+from .data.catalog import DATASETS, DatasetInfo
+from .plan.plan import DataPlan, Plan, spec_id
+from .plan.registry import METHODS, Method
+from .plan.schema import ExperimentSpec, section_model
 
 BASE_KEY = "base"
 MATRIX_KEY = "matrix"
-FIELDS_OUTSIDE_ID = {
-    "description": True, "paper": True,
-    "data": {"workers", "prefetch_factor", "persistent_workers", "pin_memory", "on_error"},
-    "train": {"checkpoint_every"}, "eval": {"interval"},
-}
-"""Fields that do not change what a run computes (each clip's augmentation has its own seed,
-whatever the workers), so editing them keeps the run's id: a run stopped by a corrupt frame
-resumes in the same folder once `data.on_error: skip` is set."""
-
-
 class ConfigError(UserError):
     def __init__(self, source: str, message: str, field: str | None = None):
         where = f"{source}: field '{field}'" if field else source
         super().__init__(f"{where}: {message}")
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """A validated spec and where it came from."""
-
-    spec: ExperimentSpec
-    source: str
-
-    @property
-    def id(self) -> str:
-        return experiment_id(self.spec)
-
-
-def experiment_id(spec: ExperimentSpec) -> str:
-    """Readable name plus a short hash of everything that changes the result."""
-    content = spec.model_dump(mode="json", exclude=FIELDS_OUTSIDE_ID)
-    digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{spec.name}-{digest}"
 
 
 # ---------------------------------------------------------------- reading YAML
@@ -201,12 +176,32 @@ def _cell_name(name: str, values: dict[str, Any], source: str) -> str:
 # ---------------------------------------------------------------- validation
 
 
-def validate(raw: dict[str, Any], source: str) -> ExperimentSpec:
+def resolve(raw: dict[str, Any], source: str, where: str | None = None) -> Plan:
+    """One matrix cell's mapping, read from the file `source`, -> its plan; or a ConfigError
+    naming `where` (default: the file; with the --set overrides when there are some) and the
+    field."""
+    where = where or source
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(source, _describe_validation_error(exc, raw)) from None
-    return check_against_registries(spec, source)
+        raise ConfigError(where, _describe_validation_error(exc, raw)) from None
+    method = _method(spec, where)
+    backbone = spec.model.backbone or method.default_backbone
+    if backbone not in method.accepted_backbones:
+        raise ConfigError(where, f"method '{method.name}': "
+                          f"{unknown_name_message('backbone', backbone, method.accepted_backbones)}",
+                          field="model.backbone")
+    info = _dataset(spec, where)
+    if spec.data.frames < method.min_frames:
+        raise ConfigError(where, f"method '{method.name}' needs at least {method.min_frames} "
+                          f"frames, got {spec.data.frames}", field="data.frames")
+    options = _options(spec, method, where)
+    spec = spec.model_copy(update={"model": spec.model.model_copy(
+        update={"backbone": backbone, "options": options.model_dump(mode="json")})})
+    return Plan(spec=spec, source=source, id=spec_id(spec), method=method, options=options,
+                num_classes=info.num_classes,
+                input_frames=spec.data.frames * method.frames_per_segment,
+                data=_data_plan(spec, info))
 
 
 def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str:
@@ -239,36 +234,36 @@ def _field_names_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def check_against_registries(spec: ExperimentSpec, source: str) -> ExperimentSpec:
-    """Names that pydantic cannot know: methods, backbones, datasets and method options."""
-    from .data.catalog import DATASETS
-    from .models.registry import METHODS, accepted_backbones, default_backbone
-
-    model = spec.model
-    if model.method not in METHODS:
-        raise ConfigError(source, unknown_name_message("method", model.method, METHODS),
+def _method(spec: ExperimentSpec, source: str) -> Method:
+    if spec.model.method not in METHODS:
+        raise ConfigError(source, unknown_name_message("method", spec.model.method, METHODS),
                           field="model.method")
-    method = METHODS[model.method]
-    backbone = model.backbone or default_backbone(method)
-    accepted = accepted_backbones(method)
-    if backbone not in accepted:
-        raise ConfigError(source, f"method '{method.name}': "
-                          f"{unknown_name_message('backbone', backbone, accepted)}",
-                          field="model.backbone")
+    return METHODS[spec.model.method]
+
+
+def _dataset(spec: ExperimentSpec, source: str) -> DatasetInfo:
     if spec.data.dataset not in DATASETS:
         raise ConfigError(source, unknown_name_message("dataset", spec.data.dataset, DATASETS),
                           field="data.dataset")
-    if spec.data.frames < method.min_frames:
-        raise ConfigError(source, f"method '{method.name}' needs at least {method.min_frames} "
-                          f"frames, got {spec.data.frames}", field="data.frames")
+    return DATASETS[spec.data.dataset]
+
+
+def _options(spec: ExperimentSpec, method: Method, source: str) -> BaseModel:
     try:
-        options = method.options.model_validate(model.options)
+        return method.options.model_validate(spec.model.options)
     except ValidationError as exc:
         details = "; ".join(_describe_option_error(error, method.options) for error in exc.errors())
         raise ConfigError(source, f"method '{method.name}': {details}") from None
-    resolved_model = model.model_copy(update={"backbone": backbone,
-                                              "options": options.model_dump(mode="json")})
-    return spec.model_copy(update={"model": resolved_model})
+
+
+def _data_plan(spec: ExperimentSpec, info: DatasetInfo) -> DataPlan:
+    """The catalog's defaults where `data:` leaves a field out."""
+    data = spec.data
+    root = Path(data.root or info.root)
+    return DataPlan(root=root, train_list=root / (data.train_list or info.train_list),
+                    val_list=root / (data.val_list or info.val_list),
+                    template=data.template or info.template, flip=info.flip,
+                    synthetic=info.synthetic)
 
 
 def _describe_option_error(error: dict, options: type[BaseModel]) -> str:
@@ -294,23 +289,23 @@ def experiment_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_file(path: Path, overrides: list[str] = ()) -> list[Experiment]:
+def load_file(path: Path, overrides: list[str] = ()) -> list[Plan]:
     source = str(path)
     raw = load_with_bases(path)
     raw.setdefault("name", path.stem)
     where = f"{source} (with --set {' '.join(overrides)})" if overrides else source
     for key, value in map(parse_override, overrides):
         apply_override(raw, key, value, where)
-    return [Experiment(validate(cell, where), source) for cell in expand_matrix(raw, where)]
+    return [resolve(cell, source, where) for cell in expand_matrix(raw, where)]
 
 
-def load_experiments(paths: list[str | Path], overrides: list[str] = ()) -> list[Experiment]:
-    """Every experiment below `paths`, in order, without duplicate ids."""
-    seen: dict[str, Experiment] = {}
+def load_plans(paths: list[str | Path], overrides: list[str] = ()) -> list[Plan]:
+    """The plan of every experiment below `paths`, in order, without duplicate ids."""
+    seen: dict[str, Plan] = {}
     for path in paths:
         for file in experiment_files(Path(path)):
-            for experiment in load_file(file, overrides):
-                seen.setdefault(experiment.id, experiment)
+            for plan in load_file(file, overrides):
+                seen.setdefault(plan.id, plan)
     if not seen:
         raise UserError(f"no experiment files found in: {', '.join(map(str, paths))}")
     return list(seen.values())

@@ -10,16 +10,25 @@ from pathlib import Path
 
 import torch
 
-from .config import Experiment
+from .core import distributed
+from .core.errors import UserError
 from .cost import measure_cost
+from .data.gpu_decode import input_converter
 from .data.loader import build_loaders
-from .engine import distributed
+from .engine.evaluate import evaluate
 from .engine.train import TrainingDiverged, fit
-from .errors import UserError
 from .models import build_network
-from .results import BUSY, FAILED, FINISHED, RunStore, append_metrics, build_record, now, write_record
+from .models.weights import file_sha256, load_weights
+from .plan.plan import Plan
+from .store.metrics_log import append_metrics
+from .store.provenance import now, provenance
+from .store.record import FAILED, FINISHED, RunRecord, WeightsSource
+from .store.run_store import RunStore
 
 log = logging.getLogger(__name__)
+
+BUSY = "running elsewhere"
+"""Not a record's status: what `run_experiment` reports when another process holds the run."""
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -30,113 +39,113 @@ def resolve_device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-def run_experiment(experiment: Experiment, store: RunStore, device: torch.device,
-                   force: bool = False) -> dict:
-    """Train and evaluate `experiment` unless a finished record exists; returns the record,
-    or `{"id", "status": BUSY}` when another process is running the experiment right now.
+def run_experiment(plan: Plan, store: RunStore, device: torch.device,
+                   force: bool = False) -> str:
+    """Train and evaluate `plan` unless a finished record exists; returns the run's status
+    (`BUSY` when another process is running the experiment right now).
 
     Under torchrun, rank 0 alone takes the lock, decides, and writes the run folder; every
-    process trains, and every process returns rank 0's record."""
+    process trains, and every process returns rank 0's status."""
     main = distributed.is_main()
-    with store.claim(experiment) if main else contextlib.nullcontext() as holder:
-        record = distributed.broadcast(_no_training_needed(experiment, store, force, holder)
+    with store.claim(plan) if main else contextlib.nullcontext() as holder:
+        status = distributed.broadcast(_no_training_needed(plan, store, force, holder)
                                        if main else None)
-        if record is not None:
-            return record
+        if status is not None:
+            return status
         if main and force:
-            shutil.rmtree(store.run_dir(experiment), ignore_errors=True)
-        run_dir = store.start(experiment) if main else store.run_dir(experiment)
+            shutil.rmtree(store.run_dir(plan), ignore_errors=True)
+        run_dir = store.start(plan) if main else store.run_dir(plan)
         distributed.barrier()
-        return distributed.broadcast(_train_and_record(experiment, run_dir, device))
+        return distributed.broadcast(_train_and_record(plan, store, run_dir, device))
 
 
-def _no_training_needed(experiment: Experiment, store: RunStore, force: bool,
-                        holder: str | None) -> dict | None:
-    """The record to return instead of training: BUSY while another process holds the
-    experiment's lock, or the finished record (unless `force`)."""
+def _no_training_needed(plan: Plan, store: RunStore, force: bool,
+                        holder: str | None) -> str | None:
+    """The status to report instead of training: BUSY while another process holds the
+    experiment's lock, or FINISHED when its record exists (unless `force`)."""
     if holder is not None:
         log.warning("skip %s: %s is running it (lock in %s); its result will appear in %s",
-                    experiment.id, holder, store.root, store.run_dir(experiment))
-        return {"id": experiment.id, "status": BUSY}
-    if not force and (record := store.finished(experiment)):
-        log.info("skip %s: finished record in %s (use --force to rerun)", experiment.id,
-                 store.run_dir(experiment))
-        return record
+                    plan.id, holder, store.root, store.run_dir(plan))
+        return BUSY
+    if not force and store.finished(plan):
+        log.info("skip %s: finished record in %s (use --force to rerun)", plan.id,
+                 store.run_dir(plan))
+        return FINISHED
     return None
 
 
-def _train_and_record(experiment: Experiment, run_dir: Path, device: torch.device) -> dict | None:
-    """The record, on rank 0; None on the other processes."""
-    spec = experiment.spec
+def _train_and_record(plan: Plan, store: RunStore, run_dir: Path,
+                      device: torch.device) -> str | None:
+    """The status, on rank 0; None on the other processes."""
     started, clock = now(), time.perf_counter()
-    train_loader, val_loader = build_loaders(spec, device=device)
-    model = build_network(spec).to(device)
-    log.info("run %s on %s -> %s", experiment.id, device, run_dir)
+    train_loader, val_loader = build_loaders(plan, device=device)
+    model = build_network(plan).to(device)
+    log.info("run %s on %s -> %s", plan.id, device, run_dir)
     metrics, status, reason = {}, FINISHED, None
     try:
-        metrics = fit(model, train_loader, val_loader, spec, device, run_dir,
+        metrics = fit(model, train_loader, val_loader, plan, device, run_dir,
+                      to_input=input_converter(plan, device),
                       on_epoch=lambda epoch_metrics: append_metrics(run_dir, epoch_metrics))
     except TrainingDiverged as exc:
         # The checkpoint on disk is the last finished epoch's, written before the loss broke.
         status, reason = FAILED, f"{exc}; the last good checkpoint is kept in {run_dir}"
-        log.error("%s failed: %s", experiment.id, reason)
+        log.error("%s failed: %s", plan.id, reason)
     policy = val_loader.policy
     for skipped in distributed.all_gather(policy.skipped):  # each process reads its own share
         policy.skipped.update(skipped)
     if not distributed.is_main():
         return None
-    cost = measure_cost(model, spec, device)
     skips = policy.summary()
     if skips["skipped_samples"]:
         log.warning("%s: skipped %d unreadable samples (data.on_error: skip), listed in the record",
-                    experiment.id, skips["skipped_samples"])
-    record = build_record(experiment, status=status, device=str(device), metrics=metrics,
-                          cost=cost, started=started, wall_time_s=time.perf_counter() - clock,
-                          reason=reason, epochs_done=metrics.get("epoch", 0), skips=skips)
-    record["processes"] = distributed.world_size()
-    path = write_record(run_dir, record)
-    log.info("%s: top-1 %s, %.3f GFLOPs, %.2f M params -> %s", experiment.id,
-             _percent(record["top1"]), record["gflops"], record["params_m"], path)
-    return record
+                    plan.id, skips["skipped_samples"])
+    record = RunRecord.create(plan, status=status, metrics=metrics,
+                              cost=measure_cost(model, plan, device), device=str(device),
+                              provenance=provenance(plan.spec.train.seed, started),
+                              wall_time_s=time.perf_counter() - clock,
+                              epochs=metrics.get("epoch", 0), processes=distributed.world_size(),
+                              reason=reason, skips=skips)
+    path = store.write_record(run_dir, record)
+    log.info("%s: top-1 %s, %.3f GFLOPs, %.2f M params -> %s", plan.id, _percent(record.top1),
+             record.gflops, record.params_m, path)
+    return record.status
 
 
-def evaluate_weights(experiment: Experiment, weights: Path, store: RunStore,
-                     device: torch.device) -> dict:
+def evaluate_weights(plan: Plan, weights: Path, store: RunStore, device: torch.device) -> RunRecord:
     """Evaluation only, with the experiment's test protocol, of weights from a file (ours or a
     reference repository's release): a published row reproduced from its checkpoint. The record
     goes to its own run folder, named after the weights' digest, so it never replaces the
     record of a run that trained the same experiment."""
-    from .engine.evaluate import evaluate
-    from .models.weights import file_sha256, load_weights
-
     started, clock = now(), time.perf_counter()
-    model = build_network(experiment.spec)
+    model = build_network(plan)
     # Loaded before the run folder exists: weights that do not fit leave nothing behind.
-    match = load_weights(model, experiment.spec.model.method, weights)
+    match = load_weights(model, plan.method, weights)
     digest = file_sha256(weights)
-    named = experiment.spec.model_copy(update={"name": f"{experiment.spec.name}-w{digest[:8]}"})
-    experiment = Experiment(named, experiment.source)
-    _, val_loader = build_loaders(named, train=False)
-    run_dir = store.start(experiment)
-    metrics = evaluate(model.to(device), val_loader, device, named.train.amp)
-    record = build_record(experiment, status=FINISHED, device=str(device), metrics=metrics,
-                          cost=measure_cost(model, named, device), started=started,
-                          wall_time_s=time.perf_counter() - clock, skips=val_loader.policy.summary())
-    record["weights"] = {"path": str(weights), "sha256": digest,
-                         "key_convention": match.convention.name}
-    path = write_record(run_dir, record)
-    log.info("%s: top-1 %s with %s -> %s", experiment.id, _percent(record["top1"]), weights, path)
+    plan = plan.renamed(f"{plan.name}-w{digest[:8]}")
+    _, val_loader = build_loaders(plan, train=False)
+    run_dir = store.start(plan)
+    metrics = evaluate(model.to(device), val_loader, device, plan.spec.train.amp,
+                       plan.spec.eval.aggregate)
+    record = RunRecord.create(plan, status=FINISHED, metrics=metrics,
+                              cost=measure_cost(model, plan, device), device=str(device),
+                              provenance=provenance(plan.spec.train.seed, started),
+                              wall_time_s=time.perf_counter() - clock, epochs=0,
+                              skips=val_loader.policy.summary(),
+                              weights=WeightsSource(path=str(weights), sha256=digest,
+                                                    key_convention=match.convention.name))
+    path = store.write_record(run_dir, record)
+    log.info("%s: top-1 %s with %s -> %s", plan.id, _percent(record.top1), weights, path)
     return record
 
 
-def profile_experiment(experiment: Experiment, device: torch.device, speed: bool = True) -> dict:
+def profile_experiment(plan: Plan, device: torch.device, speed: bool = True) -> dict:
     """Cost only: needs no data."""
-    spec = experiment.spec
-    cost = measure_cost(build_network(spec), spec, device, speed=speed)
-    return {"id": experiment.id, "name": spec.name, "method": spec.model.method,
-            "backbone": spec.model.backbone, "dataset": spec.data.dataset,
+    spec = plan.spec
+    cost = measure_cost(build_network(plan), plan, device, speed=speed)
+    return {"id": plan.id, "name": plan.name, "method": plan.method.name,
+            "backbone": plan.backbone, "dataset": spec.data.dataset,
             "frames": spec.data.frames, "input_size": spec.data.input_size,
-            "views": spec.views, **cost}
+            "views": plan.views, **cost}
 
 
 def _percent(value: float | None) -> str:

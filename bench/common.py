@@ -19,9 +19,12 @@ import torch
 import torch.nn.functional as F
 from torchvision.io import encode_jpeg
 
-from actionbench.data.catalog import get_dataset
-from actionbench.results import package_versions
-from actionbench.schema import ExperimentSpec
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a checkout, installed or not
+
+from actionbench.config import resolve  # noqa: E402
+from actionbench.data.catalog import get_dataset  # noqa: E402
+from actionbench.plan.plan import Plan  # noqa: E402
+from actionbench.store.provenance import package_versions  # noqa: E402
 
 DATASET = "kinetics400"
 """The catalog entry the generated set poses as: frame folders named img_00001.jpg, flips."""
@@ -87,16 +90,16 @@ def jpeg_set_summary(root: Path) -> str:
 
 def experiment(backbone: str, frames: int, size: int, batch: int, *, amp: str, channels_last: bool,
                compile: bool, root: Path | None = None, workers: int = 0,
-               gpu_decode: bool = False) -> ExperimentSpec:
+               gpu_decode: bool = False) -> Plan:
     """TSM on the generated set (or without data, for model-only timing), at given settings."""
-    return ExperimentSpec.model_validate({
+    return resolve({
         "name": "bench",
         "model": {"method": "tsm", "backbone": backbone},
         "data": {"dataset": DATASET, "root": str(root) if root else None, "frames": frames,
                  "input_size": size, "workers": workers, "gpu_decode": gpu_decode},
         "train": {"batch_size": batch, "lr": 0.01, "amp": amp, "channels_last": channels_last,
                   "compile": compile, "dropout": 0.5, "clip_grad": 20},
-    })
+    }, "bench")
 
 
 def synchronize(device: torch.device) -> None:

@@ -25,9 +25,9 @@ from common import experiment, header, jpeg_set_summary, make_jpeg_set
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from actionbench.core.model_input import IMAGENET_MEAN, IMAGENET_STD
 from actionbench.data.annotations import read_list
 from actionbench.data.loader import build_loaders
-from actionbench.data.normalize import IMAGENET_MEAN, IMAGENET_STD
 
 SCALES = (1, 0.875, 0.75, 0.66)
 

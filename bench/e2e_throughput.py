@@ -20,9 +20,9 @@ import torch
 from common import default_device, experiment, header, jpeg_set_summary, make_jpeg_set, repeat, time_steps
 from torch.utils.data import DataLoader
 
+from actionbench.core.precision import grad_scaler
 from actionbench.data.gpu_decode import input_converter
 from actionbench.data.loader import build_loaders
-from actionbench.engine.precision import grad_scaler
 from actionbench.engine.recipe import build_optimizer
 from actionbench.engine.train import prepare_model, train_step
 from actionbench.models import build_network
@@ -37,20 +37,20 @@ def epochs(loader: DataLoader) -> Iterator:
         epoch += 1
 
 
-def training_rate(spec, batches: Iterator, warmup: int, steps: int, device: torch.device) -> float:
+def training_rate(plan, batches: Iterator, warmup: int, steps: int, device: torch.device) -> float:
     """Clips per second of the engine's training step fed from `batches`."""
-    model = build_network(spec).to(device)
-    trained = prepare_model(model, spec, device)
-    optimizer = build_optimizer(model, spec, device)
-    scaler = grad_scaler(device, spec.train.amp)
-    to_input = input_converter(spec, device)
+    model = build_network(plan).to(device)
+    trained = prepare_model(model, plan.spec.train, device)
+    optimizer = build_optimizer(model, plan, device)
+    scaler = grad_scaler(device, plan.spec.train.amp)
+    to_input = input_converter(plan, device)
 
     def step(batch) -> None:
         videos, labels = batch
         train_step(trained, to_input(videos), labels.to(device, non_blocking=True), optimizer, scaler,
-                   spec, device)
+                   plan.spec.train, device)
 
-    return spec.train.batch_size / time_steps(step, batches, warmup, steps, device)
+    return plan.spec.train.batch_size / time_steps(step, batches, warmup, steps, device)
 
 
 def loader_rate(batches: Iterator, count: int) -> float:

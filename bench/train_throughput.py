@@ -18,6 +18,7 @@ lines; mixed precision, channels-last and compile are CUDA settings, so b/a is n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 
 import torch
@@ -25,12 +26,11 @@ from common import default_device, experiment, header, repeat, synchronize, time
 from torch import nn
 from torchvision.models import get_model
 
-from actionbench.data.normalize import IMAGENET_MEAN, IMAGENET_STD, to_model_input
-from actionbench.engine.precision import grad_scaler
+from actionbench.core.model_input import IMAGENET_MEAN, IMAGENET_STD, to_model_input
+from actionbench.core.precision import grad_scaler
 from actionbench.engine.recipe import build_optimizer
 from actionbench.engine.train import prepare_model, train_step
 from actionbench.models import build_network
-from actionbench.models.builder import build_context
 
 
 def reference_step(model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device):
@@ -47,17 +47,17 @@ def reference_step(model: nn.Module, optimizer: torch.optim.Optimizer, device: t
     return step
 
 
-def engine_step(model: nn.Module, spec, device: torch.device, as_images: bool = False):
-    """Our `train_step` on uint8 batches, at `spec`'s settings; `as_images` feeds (N, C, H, W)."""
-    trained = prepare_model(model, spec, device)
-    optimizer = build_optimizer(model, spec, device)
-    scaler = grad_scaler(device, spec.train.amp)
+def engine_step(model: nn.Module, plan, device: torch.device, as_images: bool = False):
+    """Our `train_step` on uint8 batches, at `plan`'s settings; `as_images` feeds (N, C, H, W)."""
+    trained = prepare_model(model, plan.spec.train, device)
+    optimizer = build_optimizer(model, plan, device)
+    scaler = grad_scaler(device, plan.spec.train.amp)
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
         videos, labels = batch
         inputs = to_model_input(videos, device)
         train_step(trained, inputs.squeeze(2) if as_images else inputs, labels.to(device, non_blocking=True),
-                   optimizer, scaler, spec, device)
+                   optimizer, scaler, plan.spec.train, device)
     return step
 
 
@@ -107,7 +107,7 @@ def main() -> None:
     ours = experiment(args.backbone, args.frames, args.size, args.batch, **settings)
     reference = experiment(args.backbone, args.frames, args.size, args.batch, amp="none",
                            channels_last=False, compile=False)
-    classes = build_context(ours).num_classes
+    classes = ours.num_classes
     clip_shape = (args.batch, args.frames, 3, args.size, args.size)
     print(f"TSM-{args.backbone}, {args.frames}x{args.size}x{args.size}, batch {args.batch} clips "
           f"({args.batch * args.frames} frames) per step, {classes} classes; {args.warmup} warm-up and "
@@ -126,8 +126,10 @@ def main() -> None:
                 engine_step(build_network(ours).to(device), ours, device),
                 host_batch(clip_shape, classes, device), args.warmup, args.steps, device, args.batch)
     images = args.batch * args.frames
+    # torchvision's image ResNet keeps its classifier at `fc`, where TSM's is `head.fc`
+    image_model = dataclasses.replace(ours, method=dataclasses.replace(ours.method, classifier="fc"))
     c = measure(f"(c) ceiling: torchvision {args.backbone}, {images} images/step, as (b)",
-                engine_step(get_model(args.backbone, num_classes=classes).to(device), ours, device,
+                engine_step(get_model(args.backbone, num_classes=classes).to(device), image_model, device,
                             as_images=True),
                 host_batch((images, 1, 3, args.size, args.size), classes, device), args.warmup,
                 args.steps, device, args.batch)

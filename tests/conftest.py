@@ -8,6 +8,8 @@ import pytest
 import torch
 import yaml
 
+import actionbench.models  # noqa: F401  (fills the method registry the tests look into)
+
 torch.set_num_threads(2)
 
 
@@ -48,8 +50,7 @@ def tiny_experiment(**overrides) -> dict:
 def build_method(method: str, frames: int = 4, classes: int = 10, backbone: str = "resnet18",
                  dropout: float = 0.0, **options):
     """A method's network in eval mode, seeded, with a small ResNet by default."""
-    from actionbench.models import METHODS
-    from actionbench.models.registry import BuildContext
+    from actionbench.plan.registry import METHODS, BuildContext
 
     entry = METHODS[method]
     ctx = BuildContext(backbone=backbone, num_classes=classes, frames=frames, dropout=dropout,

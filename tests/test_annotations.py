@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from actionbench.core.errors import UserError
 from actionbench.data.annotations import VideoRecord, drop_short, read_list, write_list
-from actionbench.errors import UserError
 
 
 def test_num_frames_format_round_trips(tmp_path: Path) -> None:

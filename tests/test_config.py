@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from conftest import tiny_experiment
 
-from actionbench.config import ConfigError, experiment_id, load_experiments
+from actionbench.config import ConfigError, load_plans
+from actionbench.plan.plan import spec_id
 
 
 def test_base_inheritance_file_wins(write_yaml):
@@ -12,7 +13,7 @@ def test_base_inheritance_file_wins(write_yaml):
     spec["base"] = "../_base/common.yaml"
     del spec["train"]["epochs"]
     path = write_yaml("exp/a.yaml", spec)
-    (experiment,) = load_experiments([path])
+    (experiment,) = load_plans([path])
     assert experiment.spec.train.epochs == 7  # inherited
     assert experiment.spec.train.lr == 0.01  # the file wins
     assert experiment.spec.data.frames == 4
@@ -21,7 +22,7 @@ def test_base_inheritance_file_wins(write_yaml):
 def test_matrix_expands_cross_product_with_derived_names(write_yaml):
     spec = tiny_experiment()
     spec["matrix"] = {"model.method": ["tsn", "tsm"], "data.frames": [4, 8]}
-    experiments = load_experiments([write_yaml("m.yaml", spec)])
+    experiments = load_plans([write_yaml("m.yaml", spec)])
     names = [e.spec.name for e in experiments]
     assert names == ["tiny-tsn-frames4", "tiny-tsn-frames8", "tiny-tsm-frames4", "tiny-tsm-frames8"]
     assert {(e.spec.model.method, e.spec.data.frames) for e in experiments} == {
@@ -32,26 +33,26 @@ def test_matrix_expands_cross_product_with_derived_names(write_yaml):
 def test_matrix_name_template(write_yaml):
     spec = tiny_experiment(name="x-{model.method}-f{data.frames}")
     spec["matrix"] = {"model.method": ["tsn"], "data.frames": [4]}
-    (experiment,) = load_experiments([write_yaml("m.yaml", spec)])
+    (experiment,) = load_plans([write_yaml("m.yaml", spec)])
     assert experiment.spec.name == "x-tsn-f4"
 
 
 def test_overrides_apply_and_change_the_id(write_yaml):
     path = write_yaml("a.yaml", tiny_experiment())
-    (plain,) = load_experiments([path])
-    (changed,) = load_experiments([path], ["train.epochs=3", "model.options={shift_div: 4}"])
+    (plain,) = load_plans([path])
+    (changed,) = load_plans([path], ["train.epochs=3", "model.options={shift_div: 4}"])
     assert changed.spec.train.epochs == 3
     assert changed.spec.model.options["shift_div"] == 4
     assert plain.id != changed.id
 
 
 def test_id_is_stable_and_ignores_metadata(write_yaml):
-    (a,) = load_experiments([write_yaml("a.yaml", tiny_experiment())])
-    (b,) = load_experiments([write_yaml("b.yaml", tiny_experiment(description="other words"))])
-    assert a.id == b.id == experiment_id(a.spec)
+    (a,) = load_plans([write_yaml("a.yaml", tiny_experiment())])
+    (b,) = load_plans([write_yaml("b.yaml", tiny_experiment(description="other words"))])
+    assert a.id == b.id == spec_id(a.spec)
     assert a.id.startswith("tiny-")
     # Spelling out a default option gives the same resolved spec, hence the same id.
-    (c,) = load_experiments([write_yaml("c.yaml", tiny_experiment(model__options={"shift_div": 8}))])
+    (c,) = load_plans([write_yaml("c.yaml", tiny_experiment(model__options={"shift_div": 8}))])
     assert c.id == a.id
 
 
@@ -59,7 +60,7 @@ def test_folder_loading_skips_base_recipes(write_yaml, tmp_path):
     write_yaml("exps/_base/recipe.yaml", {"train": {"epochs": 2}})
     write_yaml("exps/one.yaml", tiny_experiment(name="one"))
     write_yaml("exps/sub/two.yaml", tiny_experiment(name="two"))
-    names = sorted(e.spec.name for e in load_experiments([tmp_path / "exps"]))
+    names = sorted(e.spec.name for e in load_plans([tmp_path / "exps"]))
     assert names == ["one", "two"]
 
 
@@ -78,7 +79,7 @@ def test_folder_loading_skips_base_recipes(write_yaml, tmp_path):
 def test_bad_fields_name_file_field_and_value(write_yaml, overrides, fragments):
     path = write_yaml("bad.yaml", tiny_experiment(**overrides))
     with pytest.raises(ConfigError) as error:
-        load_experiments([path])
+        load_plans([path])
     message = str(error.value)
     assert str(path) in message
     for fragment in fragments:
@@ -94,26 +95,34 @@ def test_bad_fields_name_file_field_and_value(write_yaml, overrides, fragments):
 def test_unreadable_files(write_yaml, text, fragment):
     path = write_yaml("bad.yaml", text)
     with pytest.raises(ConfigError, match=fragment):
-        load_experiments([path])
+        load_plans([path])
 
 
 def test_missing_and_cyclic_base(write_yaml):
     missing = write_yaml("a.yaml", {"base": "nowhere.yaml", **tiny_experiment()})
     with pytest.raises(ConfigError, match="nowhere.yaml"):
-        load_experiments([missing])
+        load_plans([missing])
     write_yaml("x.yaml", {"base": "y.yaml"})
     cyclic = write_yaml("y.yaml", {"base": "x.yaml"})
     with pytest.raises(ConfigError, match="cyclic"):
-        load_experiments([cyclic])
+        load_plans([cyclic])
 
 
 def test_bad_matrix_and_override(write_yaml):
     spec = tiny_experiment()
     spec["matrix"] = {"model.method": []}
     with pytest.raises(ConfigError, match="matrix.model.method"):
-        load_experiments([write_yaml("m.yaml", spec)])
+        load_plans([write_yaml("m.yaml", spec)])
     path = write_yaml("a.yaml", tiny_experiment())
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        load_experiments([path], ["train.epochs"])
+        load_plans([path], ["train.epochs"])
     with pytest.raises(ConfigError, match="--set train.epohcs=2"):
-        load_experiments([path], ["train.epohcs=2"])
+        load_plans([path], ["train.epohcs=2"])
+
+
+def test_a_field_added_later_enters_the_id_only_when_set(write_yaml):
+    (default,) = load_plans([write_yaml("a.yaml", tiny_experiment())])
+    (explicit,) = load_plans([write_yaml("b.yaml", tiny_experiment(eval__aggregate="softmax"))])
+    (logits,) = load_plans([write_yaml("c.yaml", tiny_experiment(eval__aggregate="logits"))])
+    assert default.id == explicit.id != logits.id
+    assert "aggregate" not in str(default.id)

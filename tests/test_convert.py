@@ -13,9 +13,9 @@ import pytest
 from conftest import write_video
 
 from actionbench.cli import main
+from actionbench.core.errors import UserError
 from actionbench.data.annotations import read_list
 from actionbench.data.convert.pipeline import convert
-from actionbench.errors import UserError
 
 
 def frame_folder(folder: Path, count: int, template: str = "img_{:05d}.jpg") -> None:

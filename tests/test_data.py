@@ -6,13 +6,13 @@ import random
 import pytest
 import torch
 
+from actionbench.core.errors import UserError
+from actionbench.core.model_input import IMAGENET_MEAN, to_model_input
 from actionbench.data import synthmotion
 from actionbench.data.annotations import read_list
 from actionbench.data.frames import FrameFolderDataset
-from actionbench.data.normalize import IMAGENET_MEAN, to_model_input
 from actionbench.data.sampling import ClipSampler
 from actionbench.data.transforms import apply, eval_transform, train_transform
-from actionbench.errors import UserError
 
 CONFIG = synthmotion.SynthConfig(train_per_class=1, val_per_class=1, frames=8, size=32)
 
@@ -28,8 +28,9 @@ def dataset(root, list_name, train, frames=4, crops=1, clips=1, frames_per_segme
             mode="segment"):
     transform = (train_transform(32, flip=False) if train else eval_transform(32, 32, crops))
     sampler = ClipSampler(frames, mode, stride=2, clips=clips, frames_per_segment=frames_per_segment)
-    return FrameFolderDataset(root, read_list(root / list_name, 10), synthmotion.TEMPLATE,
-                              sampler, functools.partial(apply, transform), train=train)
+    return FrameFolderDataset(root, read_list(root / list_name, 10), sampler,
+                              functools.partial(apply, transform), train=train,
+                              template=synthmotion.TEMPLATE)
 
 
 @pytest.mark.parametrize("list_name", ["val.txt", "val_start_end.txt"])

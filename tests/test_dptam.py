@@ -1,4 +1,4 @@
-"""DPTAM (sheet §12): the module's maths, its placement, and the method's cost."""
+"""DPTAM (docs/methods/dptam.md): the module's maths, its placement, and the method's cost."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def test_dptam_sits_before_conv2_of_every_block_without_unused_layers():
     assert nn.Conv2d not in kinds and nn.Softmax not in kinds
 
 
-def test_dptam_matches_the_sheet_formula():
+def test_dptam_matches_the_reference_formula():
+    # li-stu-998/MIE-Net ops/temporal_module_dptam.py, written out in docs/methods/dptam.md#what-it-is
     torch.manual_seed(0)
     batch, frames, channels = 2, 3, 8
     module = DPTAM(channels, frames).eval()

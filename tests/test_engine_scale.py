@@ -17,7 +17,8 @@ from conftest import tiny_experiment
 from pydantic import ValidationError
 from torchvision.transforms import v2
 
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
+from actionbench.core.model_input import to_model_input
 from actionbench.data.gpu_decode import EncodedFrameFolder, decode_clips, keep_encoded
 from actionbench.data.loader import build_loaders
 from actionbench.data.samplers import SeededSamples, ShardSampler, TrainSampler
@@ -26,11 +27,11 @@ from actionbench.engine import checkpoint as checkpoint_module
 from actionbench.engine import train as train_module
 from actionbench.engine.checkpoint import Progress, read_checkpoint
 from actionbench.engine.evaluate import evaluate
-from actionbench.engine.recipe import apply_partial_bn, build_optimizer, classifier, effective_lr
+from actionbench.engine.recipe import apply_partial_bn, build_optimizer, effective_lr
 from actionbench.engine.schedule import build_scheduler
 from actionbench.engine.train import CHECKPOINT_FILE, fit
 from actionbench.models import build_network
-from actionbench.schema import TrainSpec
+from actionbench.plan.schema import TrainSpec
 
 REPO = Path(__file__).resolve().parent.parent
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -46,8 +47,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def load_spec(write_yaml, **overrides):
-    (experiment,) = load_experiments([write_yaml("exp.yaml", tiny_experiment(**overrides))])
+def load_plan(write_yaml, **overrides):
+    (experiment,) = load_plans([write_yaml("exp.yaml", tiny_experiment(**overrides))])
     return experiment
 
 
@@ -73,10 +74,10 @@ def test_two_processes_write_one_record_and_count_every_video_once(write_yaml, s
     (epoch,) = [json.loads(line) for line in (record_path.parent / "metrics.jsonl").read_text().splitlines()]
     assert epoch["val_videos"] == 9
     # The same weights evaluated by one process give the same top-1: no video counted twice.
-    (experiment,) = load_experiments([path])
-    model = build_network(experiment.spec)
+    (experiment,) = load_plans([path])
+    model = build_network(experiment)
     model.load_state_dict(read_checkpoint(record_path.parent / CHECKPOINT_FILE)["model"])
-    _, val_loader = build_loaders(experiment.spec, train=False, device=torch.device("cpu"))
+    _, val_loader = build_loaders(experiment, train=False, device=torch.device("cpu"))
     assert evaluate(model, val_loader, torch.device("cpu"))["top1"] == pytest.approx(record["top1"])
 
 
@@ -107,7 +108,7 @@ class Killed(BaseException):
     """Stands for kill -9 right after a checkpoint was written."""
 
 
-def train_to_the_end(spec, run_dir: Path, kill_after_save: int | None = None, monkeypatch=None):
+def train_to_the_end(plan, run_dir: Path, kill_after_save: int | None = None, monkeypatch=None):
     """fit() as a fresh process would run it (new model and loaders); with `kill_after_save`,
     the run dies right after writing that many checkpoints."""
     if kill_after_save is not None:
@@ -121,30 +122,32 @@ def train_to_the_end(spec, run_dir: Path, kill_after_save: int | None = None, mo
                 raise Killed
 
         monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
-    train_loader, val_loader = build_loaders(spec, device=torch.device("cpu"))
-    model = build_network(spec)
+    device = torch.device("cpu")
+    train_loader, val_loader = build_loaders(plan, device=device)
+    model = build_network(plan)
     lines = []
-    metrics = fit(model, train_loader, val_loader, spec, torch.device("cpu"), run_dir, lines.append)
+    metrics = fit(model, train_loader, val_loader, plan, device, run_dir,
+                  to_input=lambda videos: to_model_input(videos, device), on_epoch=lines.append)
     return model.state_dict(), metrics, lines
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_weights_and_metrics_of_an_uninterrupted_one(
         write_yaml, synth_root, tmp_path, monkeypatch):
     # 20 clips, batch 4: 5 iterations per epoch; checkpoints at steps 3, 5 (epoch end), 6, 9, 10.
-    spec = load_spec(write_yaml, data__root=str(synth_root), train__epochs=2, train__batch_size=4,
-                     train__dropout=0.3, train__checkpoint_every=3).spec
-    weights, metrics, lines = train_to_the_end(spec, tmp_path / "straight")
+    plan = load_plan(write_yaml, data__root=str(synth_root), train__epochs=2, train__batch_size=4,
+                     train__dropout=0.3, train__checkpoint_every=3)
+    weights, metrics, lines = train_to_the_end(plan, tmp_path / "straight")
     assert [line["epoch"] for line in lines] == [1, 2]
     run_dir = tmp_path / "killed"
     with monkeypatch.context() as patch, pytest.raises(Killed):
-        train_to_the_end(spec, run_dir, kill_after_save=3, monkeypatch=patch)  # at step 6
+        train_to_the_end(plan, run_dir, kill_after_save=3, monkeypatch=patch)  # at step 6
     state = read_checkpoint(run_dir / CHECKPOINT_FILE)  # weights_only=True
     assert {"model", "optimizer", "scheduler", "scaler", "rng", "epoch_stats"} <= state.keys()
     assert (state["epoch"], state["iteration"], state["scheduler"]["last_epoch"]) == (1, 1, 6)
     assert set(state["rng"][0]) == {"torch", "cuda", "numpy", "python"}
     assert state["epoch_stats"][2] == 4  # clips seen in the unfinished epoch
     assert state["metrics"]["epoch"] == 1
-    resumed_weights, resumed_metrics, resumed_lines = train_to_the_end(spec, run_dir)
+    resumed_weights, resumed_metrics, resumed_lines = train_to_the_end(plan, run_dir)
     assert [line["epoch"] for line in resumed_lines] == [2]
     for name, tensor in weights.items():
         assert torch.equal(tensor, resumed_weights[name]), name
@@ -175,8 +178,8 @@ def test_an_interrupted_checkpoint_write_leaves_the_previous_file_alone(tmp_path
 
 
 def test_partial_bn_freezes_every_batchnorm_but_the_first(write_yaml):
-    spec = load_spec(write_yaml, train__partial_bn=True).spec
-    model = build_network(spec).train()
+    plan = load_plan(write_yaml, train__partial_bn=True)
+    model = build_network(plan).train()
     apply_partial_bn(model)
     first, *rest = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert first.training and first.weight.requires_grad and len(rest) > 10
@@ -187,18 +190,18 @@ def test_partial_bn_freezes_every_batchnorm_but_the_first(write_yaml):
     assert not torch.equal(first.running_mean, before[0])
     assert all(torch.equal(layer.running_mean, old) for layer, old in zip(rest, before[1:]))
     assert all(layer.weight.grad is None for layer in rest)
-    optimized = {id(p) for group in build_optimizer(model, spec).param_groups for p in group["params"]}
+    optimized = {id(p) for group in build_optimizer(model, plan).param_groups for p in group["params"]}
     assert id(first.weight) in optimized and id(rest[0].weight) not in optimized
 
 
 def test_classifier_gets_its_own_lr_multipliers(write_yaml):
-    spec = load_spec(write_yaml, train__fc_lr_mult=[5, 10], train__lr=0.02).spec
-    model = build_network(spec)
-    fc = classifier(model, 10)
+    plan = load_plan(write_yaml, train__fc_lr_mult=[5, 10], train__lr=0.02)
+    model = build_network(plan)
+    fc = model.get_submodule(plan.method.classifier)
     assert fc is model.head.fc
     groups = {(group["lr"], group["weight_decay"]): group["params"]
-              for group in build_optimizer(model, spec).param_groups}
-    decay = spec.train.weight_decay
+              for group in build_optimizer(model, plan).param_groups}
+    decay = plan.spec.train.weight_decay
     assert [id(p) for p in groups[(0.1, decay)]] == [id(fc.weight)]
     assert [id(p) for p in groups[(0.2, 0.0)]] == [id(fc.bias)]
     assert sum(len(params) for params in groups.values()) == len(list(model.parameters()))
@@ -206,10 +209,10 @@ def test_classifier_gets_its_own_lr_multipliers(write_yaml):
 
 
 def test_warmup_ramps_the_schedule_linearly(write_yaml):
-    spec = load_spec(write_yaml, train__epochs=4, train__warmup_epochs=1, train__schedule="step",
-                     train__lr_steps=[2], train__fc_lr_mult=[5, 10]).spec
-    optimizer = build_optimizer(build_network(spec), spec)
-    scheduler = build_scheduler(optimizer, spec.train, iters_per_epoch=4)
+    plan = load_plan(write_yaml, train__epochs=4, train__warmup_epochs=1, train__schedule="step",
+                     train__lr_steps=[2], train__fc_lr_mult=[5, 10])
+    optimizer = build_optimizer(build_network(plan), plan)
+    scheduler = build_scheduler(optimizer, plan.spec.train, iters_per_epoch=4)
     base, seen = [], []
     for _ in range(12):
         base.append(optimizer.param_groups[0]["lr"] / optimizer.param_groups[0]["lr_mult"])
@@ -242,14 +245,15 @@ def test_amp_accepts_the_old_booleans():
 def test_gpu_decode_path_gives_the_cpu_path_clips(write_yaml, synth_root):
     """The encoded-bytes dataset, collated and decoded in one batch, equals the CPU loader
     (decoded on the CPU here; on a GPU the decoder is nvJPEG)."""
-    spec = load_spec(write_yaml, data__root=str(synth_root)).spec
-    loader, _ = build_loaders(spec, device=torch.device("cpu"))
+    plan = load_plan(write_yaml, data__root=str(synth_root))
+    loader, _ = build_loaders(plan, device=torch.device("cpu"))
     frames = loader.dataset.dataset.dataset  # GuardedLoader -> Guarded -> SeededSamples -> frames
     crop = v2.CenterCrop(24)
-    plain = SeededSamples(type(frames)(frames.root, frames.records, frames.template, frames.sampler,
-                                       lambda clip: apply(crop, clip), train=True))
-    encoded = SeededSamples(EncodedFrameFolder(frames.root, frames.records, frames.template,
-                                               frames.sampler, keep_encoded, train=True))
+    plain = SeededSamples(type(frames)(frames.root, frames.records, frames.sampler,
+                                       lambda clip: apply(crop, clip), train=True,
+                                       template=frames.template))
+    encoded = SeededSamples(EncodedFrameFolder(frames.root, frames.records, frames.sampler,
+                                               keep_encoded, train=True, template=frames.template))
     loader.sampler.set_epoch(0)
     indices = list(loader.sampler)[:3]
     batch = torch.utils.data.default_collate([encoded[index] for index in indices])
@@ -262,18 +266,19 @@ def test_gpu_decode_path_gives_the_cpu_path_clips(write_yaml, synth_root):
 @cuda
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_cuda_step_with_mixed_precision_channels_last_and_fused_sgd(write_yaml, amp):
-    spec = load_spec(write_yaml, train__amp=amp, train__channels_last=True).spec
+    plan = load_plan(write_yaml, train__amp=amp, train__channels_last=True)
     device = torch.device("cuda")
-    model = build_network(spec).to(device)
-    trained = train_module.prepare_model(model, spec, device)
+    model = build_network(plan).to(device)
+    trained = train_module.prepare_model(model, plan.spec.train, device)
     assert model.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, spec, device)
+    optimizer = build_optimizer(model, plan, device)
     assert optimizer.defaults["fused"]
     scaler = train_module.grad_scaler(device, amp)
     assert scaler.is_enabled() == (amp == "fp16")
     before = model.head.fc.weight.detach().clone()
     loss, logits = train_module.train_step(trained, torch.randn(2, 3, 4, 32, 32, device=device),
-                                           torch.arange(2, device=device), optimizer, scaler, spec, device)
+                                           torch.arange(2, device=device), optimizer, scaler, plan.spec.train,
+                                           device)
     assert torch.isfinite(loss) and logits.shape == (2, 10)
     # A step either updates the weights or (fp16) finds an overflow and lowers the loss scale.
     assert not torch.equal(model.head.fc.weight, before) or scaler.get_scale() < 2.0**16

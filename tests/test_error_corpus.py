@@ -22,7 +22,7 @@ import yaml
 from conftest import tiny_experiment
 
 from actionbench.cli import main
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
 from actionbench.data import synthmotion
 
 
@@ -254,7 +254,7 @@ class Payload:
 
 def pickle_checkpoint(ws: Workspace):
     path = ws.experiment()
-    (experiment,) = load_experiments([path])
+    (experiment,) = load_plans([path])
     checkpoint = ws.tmp / "runs" / experiment.id / "checkpoint.pt"
     checkpoint.parent.mkdir(parents=True)
     torch.save({"model": Payload(ws.tmp / "pwned")}, checkpoint)
@@ -263,7 +263,7 @@ def pickle_checkpoint(ws: Workspace):
 
 def garbage_checkpoint(ws: Workspace):
     path = ws.experiment()
-    (experiment,) = load_experiments([path])
+    (experiment,) = load_plans([path])
     checkpoint = ws.tmp / "runs" / experiment.id / "checkpoint.pt"
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"PK\x03\x04 cut short")

@@ -10,12 +10,12 @@ from conftest import build_method
 from pydantic import ValidationError
 
 from actionbench.cost.flops import count_flops
-from actionbench.models import METHODS
 from actionbench.models.temporal.esti import (
     ESTIOptions,
     GlobalMultiScaleEnhancement,
     LocalMotionExtraction,
 )
+from actionbench.plan.registry import METHODS
 
 build = functools.partial(build_method, "esti")
 

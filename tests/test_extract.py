@@ -10,8 +10,8 @@ from conftest import grey_level, write_video
 from torchvision.io import decode_jpeg, read_file
 
 from actionbench.cli import main
+from actionbench.core.errors import UserError
 from actionbench.data.extract import MARKER, ExtractConfig, extract_all
-from actionbench.errors import UserError
 
 
 def frame_levels(folder: Path) -> list[int]:

@@ -25,9 +25,9 @@ from conftest import tiny_experiment
 import actionbench.engine.train
 import actionbench.runner
 from actionbench.cli import main
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
 from actionbench.data import synthmotion
-from actionbench.results import RunStore
+from actionbench.store.run_store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -42,7 +42,7 @@ def experiment(write_yaml, minimal_synth_root):
     def make(**overrides) -> tuple[Path, Path]:
         spec = tiny_experiment(**{**SMALL, "data__root": str(minimal_synth_root), **overrides})
         path = write_yaml("exp.yaml", spec)
-        (loaded,) = load_experiments([path])
+        (loaded,) = load_plans([path])
         return path, path.parent / "runs" / loaded.id
 
     return make
@@ -109,7 +109,7 @@ def test_kill_during_training_then_run_again_resumes(experiment, tmp_path):
 
 STALL_WRITE = """
 import io, sys, time
-import actionbench.atomic as atomic
+import actionbench.core.atomic as atomic
 
 NAME, NTH = sys.argv.pop(1), int(sys.argv.pop(1))
 original, seen = atomic.atomic_write, []
@@ -192,7 +192,7 @@ time.sleep(600)
 def test_an_experiment_running_elsewhere_is_left_alone_until_its_process_dies(experiment, tmp_path,
                                                                               caplog):
     path, run_dir = experiment()
-    (loaded,) = load_experiments([path])
+    (loaded,) = load_plans([path])
     lock = RunStore(run_dir.parent).lock_file(loaded)
     lock.parent.mkdir()
     holder = start([str(lock)], tmp_path / "holder.log", code=HOLD_LOCK)

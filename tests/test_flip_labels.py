@@ -6,10 +6,10 @@ import pytest
 import torch
 from conftest import tiny_experiment
 
+from actionbench.config import resolve
+from actionbench.core.errors import UserError
 from actionbench.data.loader import build_loaders
 from actionbench.data.transforms import FlipWithLabelSwap, read_flip_label_map
-from actionbench.errors import UserError
-from actionbench.schema import ExperimentSpec
 
 NAMES = ["Pushing something from left to right", "Pushing something from right to left",
          "Holding something", "Turning the camera left while filming something",
@@ -68,9 +68,9 @@ def test_a_flipped_clip_gets_the_swapped_label_and_an_unflipped_one_keeps_its_ow
 def test_the_loader_wraps_the_training_set_when_a_map_is_given(synth_root, tmp_path):
     path = tmp_path / "flip.txt"
     path.write_text("move_left <-> move_right\n")  # names from the synthmotion classes.txt
-    spec = ExperimentSpec.model_validate(tiny_experiment(data__root=str(synth_root),
-                                                         data__flip_label_map=str(path)))
-    train_loader, _ = build_loaders(spec)
+    plan = resolve(tiny_experiment(data__root=str(synth_root),
+                                                         data__flip_label_map=str(path)), "test")
+    train_loader, _ = build_loaders(plan)
     wrapped = train_loader.dataset
     while not isinstance(wrapped, FlipWithLabelSwap):  # under the loader's own wrappers
         wrapped = wrapped.dataset

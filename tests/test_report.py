@@ -89,7 +89,7 @@ def test_newest_finished_record_per_experiment_wins_and_the_rest_is_kept(shards)
     frame = load_experiments(shards).set_index("id")
     assert sorted(frame.index) == list("abcdefgh")
     assert frame.loc["a", "top1"] == 98.2  # the newer shard's record
-    assert frame.attrs == {"read": 9, "superseded": 1}
+    assert frame.attrs == {"read": 9, "superseded": 1, "damaged": []}
     assert frame.loc["c", "status"] == "failed"
     assert frame.loc["g", "status"] == "unfinished"
     assert frame.loc["g", "reason"] == "no result.json yet; 1 of 5 epochs in metrics.jsonl"

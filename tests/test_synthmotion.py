@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from torchvision.io import decode_jpeg, read_file
 
+from actionbench.core.errors import UserError
 from actionbench.data import synthmotion
 from actionbench.data.annotations import read_list
 from actionbench.data.synthmotion import CLASSES, SynthConfig, ensure, generate, render_clip
-from actionbench.errors import UserError
 
 SEEDS = range(4)
 TINY = SynthConfig(train_per_class=2, val_per_class=1, frames=8, size=32, seed=5)

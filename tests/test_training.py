@@ -10,9 +10,9 @@ import torch
 from conftest import tiny_experiment
 
 from actionbench.cli import main
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
+from actionbench.core.model_input import to_model_input
 from actionbench.data.loader import build_loaders
-from actionbench.data.normalize import to_model_input
 from actionbench.engine.schedule import build_scheduler
 from actionbench.engine.train import build_optimizer, train_one_epoch
 from actionbench.models import build_network
@@ -30,10 +30,9 @@ def experiment_file(write_yaml, synth_root):
 
 
 def test_one_epoch_lowers_the_training_loss(experiment_file):
-    (experiment,) = load_experiments([experiment_file], ["model.method=tsm", "train.lr=0.01"])
-    spec = experiment.spec
-    train_loader, _ = build_loaders(spec)
-    model = build_network(spec)
+    (experiment,) = load_plans([experiment_file], ["model.method=tsm", "train.lr=0.01"])
+    train_loader, _ = build_loaders(experiment)
+    model = build_network(experiment)
     torch.manual_seed(1)
     videos, labels = next(iter(train_loader))
     inputs = to_model_input(videos, "cpu")
@@ -43,9 +42,10 @@ def test_one_epoch_lowers_the_training_loss(experiment_file):
             return torch.nn.functional.cross_entropy(model.train()(inputs), labels).item()
 
     before = loss()
-    optimizer = build_optimizer(model, spec)
-    scheduler = build_scheduler(optimizer, spec.train, len(train_loader))
-    metrics = train_one_epoch(model, train_loader, optimizer, scheduler, torch.device("cpu"), spec, 0)
+    optimizer = build_optimizer(model, experiment)
+    scheduler = build_scheduler(optimizer, experiment.spec.train, len(train_loader))
+    metrics = train_one_epoch(model, train_loader, optimizer, scheduler, torch.device("cpu"),
+                              experiment.spec.train, 0, lambda clips: to_model_input(clips, "cpu"))
     assert metrics["train_loss"] > 0 and len(train_loader) == 5
     assert loss() < before - 0.05
 

@@ -13,9 +13,12 @@ import pytest
 import torch
 from conftest import grey_level, tiny_experiment, write_video
 
+from actionbench.config import resolve
+from actionbench.core.errors import SampleError, UserError
 from actionbench.data import videos as video_module
 from actionbench.data.annotations import VideoRecord
 from actionbench.data.catalog import get_dataset
+from actionbench.data.clip_dataset import ClipDataset
 from actionbench.data.convert.pipeline import convert
 from actionbench.data.extract import extract_all
 from actionbench.data.frames import FrameFolderDataset
@@ -23,8 +26,6 @@ from actionbench.data.loader import build_loaders, storage_of
 from actionbench.data.sampling import ClipSampler
 from actionbench.data.transforms import apply, eval_transform, train_transform
 from actionbench.data.videos import VideoFileDataset, _numbered_frames, count_frames, decode_video
-from actionbench.errors import SampleError, UserError
-from actionbench.schema import DataSpec, ExperimentSpec
 
 FRAMES = 48
 
@@ -98,9 +99,10 @@ def datasets(videos: Path, frames_root: Path, train: bool, sampler: ClipSampler)
     """The same videos as files and as extracted frame folders, with the same sampler."""
     transform = functools.partial(apply, train_transform(32, flip=False) if train
                                   else eval_transform(32, 32, crops=1))
-    common = dict(sampler=sampler, transform=transform, train=train, template="img_{:05d}.jpg")
+    common = dict(sampler=sampler, transform=transform, train=train)
     as_videos = VideoFileDataset(videos, [VideoRecord("long.mp4", 1, FRAMES, 3)], **common)
-    as_frames = FrameFolderDataset(frames_root, [VideoRecord("long", 1, FRAMES, 3)], **common)
+    as_frames = FrameFolderDataset(frames_root, [VideoRecord("long", 1, FRAMES, 3)], **common,
+                                   template="img_{:05d}.jpg")
     return as_videos, as_frames
 
 
@@ -144,19 +146,23 @@ def test_video_and_frame_folder_give_the_same_training_clips(videos, frames_root
 
 
 def test_the_list_decides_frames_or_videos_unless_data_layout_says(tmp_path):
-    info = get_dataset("ssv2")
-    spec = DataSpec(dataset="ssv2")
+    template = get_dataset("ssv2").template
     videos = [VideoRecord("a/1.webm", 1, 5, 0), VideoRecord("b/2.MP4", 1, 5, 0)]
     folders = [VideoRecord("a/1", 1, 5, 0)]
-    assert storage_of(tmp_path, videos, spec, info).layout == "videos"
-    assert storage_of(tmp_path, folders, spec, info).layout == "frames"
-    assert storage_of(tmp_path, folders, DataSpec(dataset="ssv2", layout="videos"), info).layout == "videos"
-    assert storage_of(tmp_path, folders, DataSpec(dataset="ssv2", template="{:06d}.png"),
-                      info).template == "{:06d}.png"
+    assert storage_of(tmp_path, videos, None, template).layout == "videos"
+    assert storage_of(tmp_path, folders, None, template).layout == "frames"
+    assert storage_of(tmp_path, folders, "videos", template).layout == "videos"
     with pytest.raises(UserError, match="names both video files and frame folders"):
-        storage_of(tmp_path / "val.txt", videos + folders, spec, info)
+        storage_of(tmp_path / "val.txt", videos + folders, None, template)
     with pytest.raises(UserError, match="frame template 'frame.jpg'"):
-        storage_of(tmp_path, folders, DataSpec(dataset="ssv2", template="frame.jpg"), info)
+        storage_of(tmp_path, folders, None, "frame.jpg")
+
+
+def test_data_template_replaces_the_catalogs_in_the_plan():
+    assert resolve(tiny_experiment(data__dataset="ssv2"), "t").data.template == \
+        get_dataset("ssv2").template
+    assert resolve(tiny_experiment(data__dataset="ssv2", data__template="{:06d}.png"),
+                   "t").data.template == "{:06d}.png"
 
 
 def test_converted_video_lists_load_through_the_video_dataset(tmp_path):
@@ -172,11 +178,11 @@ def test_converted_video_lists_load_through_the_video_dataset(tmp_path):
             write_video(root / "rgb" / f"{name}.mp4", 9)
     convert("diving48", annotations, root / "rgb", root, progress=False)
 
-    spec = ExperimentSpec.model_validate(tiny_experiment(data__dataset="diving48",
-                                                         data__root=str(root), train__batch_size=2))
-    train_loader, val_loader = build_loaders(spec)
+    plan = resolve(tiny_experiment(data__dataset="diving48",
+                                                         data__root=str(root), train__batch_size=2), "test")
+    train_loader, val_loader = build_loaders(plan)
     dataset = val_loader.dataset
-    while not isinstance(dataset, FrameFolderDataset):  # under the loader's own wrappers
+    while not isinstance(dataset, ClipDataset):  # under the loader's own wrappers
         dataset = dataset.dataset
     assert type(dataset) is VideoFileDataset
     clips, labels = next(iter(val_loader))

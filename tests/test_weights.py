@@ -17,11 +17,12 @@ from conftest import build_method, tiny_experiment
 
 import actionbench
 from actionbench.cli import main
-from actionbench.config import load_experiments
+from actionbench.config import load_plans
+from actionbench.core.errors import UserError
 from actionbench.data.loader import build_loaders
 from actionbench.engine.evaluate import evaluate
-from actionbench.errors import UserError
 from actionbench.models.weights import load_weights
+from actionbench.plan.registry import METHODS
 
 BLOCK = r"^backbone\.(layer\d\.\d+)\."
 
@@ -107,7 +108,7 @@ def test_reference_checkpoint_lands_in_the_same_places(tmp_path, method, options
     path = tmp_path / "released.pth.tar"
     torch.save({"epoch": 50, "state_dict": state}, path)
     target = build_method(method, **options)
-    load_weights(target, method, path)
+    load_weights(target, METHODS[method], path)
     assert_same_state(source, target)
 
 
@@ -118,7 +119,7 @@ def test_gst_3d_kernels_with_a_singleton_time_axis_fit_our_2d_convs(tmp_path):
     assert state["module.base_model.conv1.weight"].shape == (64, 3, 1, 7, 7)
     torch.save({"state_dict": state}, tmp_path / "gst.pth")
     target = build_method("gst")
-    load_weights(target, "gst", tmp_path / "gst.pth")
+    load_weights(target, METHODS["gst"], tmp_path / "gst.pth")
     assert_same_state(source, target)
 
 
@@ -129,7 +130,7 @@ def test_keys_the_reference_never_uses_are_skipped(tmp_path):
               "module.PA.conv1.conv.weight": torch.zeros(3, 3, 3, 3),
               "module.base_model.layer1.0.tlam.conv_mask.weight": torch.zeros(1, 64, 1, 1)}
     torch.save({"state_dict": {**state, **unused}}, tmp_path / "mie.pth")
-    match = load_weights(build_method("mienet"), "mienet", tmp_path / "mie.pth")
+    match = load_weights(build_method("mienet"), METHODS["mienet"], tmp_path / "mie.pth")
     assert sorted(match.unused) == sorted(key.removeprefix("module.") for key in unused)
 
 
@@ -137,7 +138,7 @@ def test_our_own_checkpoint_loads(tmp_path):
     source = build_method("tam")
     torch.save({"model": source.state_dict(), "epoch": 3}, tmp_path / "checkpoint.pt")
     target = build_method("tam")
-    match = load_weights(target, "tam", tmp_path / "checkpoint.pt")
+    match = load_weights(target, METHODS["tam"], tmp_path / "checkpoint.pt")
     assert match.convention.name == "actionbench"
 
 
@@ -145,7 +146,7 @@ def test_a_checkpoint_for_another_class_count_names_the_classifier(tmp_path):
     torch.save(renamed(build_method("tsm", classes=174), tsm_naming), tmp_path / "ssv2.pth")
     with pytest.raises(UserError, match=r"ssv2\.pth.*wrong shape: new_fc\.weight \(174, 512\) "
                                         r"\(ours head\.fc\.weight \(10, 512\)\)"):
-        load_weights(build_method("tsm"), "tsm", tmp_path / "ssv2.pth")
+        load_weights(build_method("tsm"), METHODS["tsm"], tmp_path / "ssv2.pth")
 
 
 def test_missing_and_unexpected_keys_are_listed(tmp_path):
@@ -154,7 +155,7 @@ def test_missing_and_unexpected_keys_are_listed(tmp_path):
     state["module.base_model.layer5.0.conv1.weight"] = torch.zeros(1)
     torch.save(state, tmp_path / "odd.pth")
     with pytest.raises(UserError) as error:
-        load_weights(build_method("tsm"), "tsm", tmp_path / "odd.pth")
+        load_weights(build_method("tsm"), METHODS["tsm"], tmp_path / "odd.pth")
     message = str(error.value)
     assert "mit-han-lab/temporal-shift-module" in message
     assert "missing: backbone.layer2.1.bn2.weight" in message
@@ -165,7 +166,7 @@ def test_a_pickled_object_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     path.write_bytes(pickle.dumps({"model": print}))
     with pytest.raises(UserError, match="evil.pth: refused: the file holds Python objects"):
-        load_weights(build_method("tsn"), "tsn", path)
+        load_weights(build_method("tsn"), METHODS["tsn"], path)
 
 
 def test_build_model_returns_an_eval_network_with_the_weights(tmp_path, write_yaml):
@@ -202,8 +203,8 @@ def test_eval_writes_a_record_for_released_weights(tmp_path, write_yaml, synth_r
     assert record["status"] == "finished" and record["epochs"] == 0
     assert record["weights"]["key_convention"] == "mit-han-lab/temporal-shift-module"
     assert record["id"].startswith("tiny-w" + record["weights"]["sha256"][:8])
-    spec = load_experiments([config])[0].spec
-    expected = evaluate(source, build_loaders(spec, train=False)[1], torch.device("cpu"))
+    plan = load_plans([config])[0]
+    expected = evaluate(source, build_loaders(plan, train=False)[1], torch.device("cpu"))
     assert record["top1"] == pytest.approx(expected["top1"])
 
     torch.save({"state_dict": renamed(build_method("tsm", classes=174), tsm_naming)},

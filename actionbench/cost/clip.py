@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from ..models import input_frames
-from ..schema import ExperimentSpec
+from ..plan.plan import Plan
 
 
-def example_clip(spec: ExperimentSpec, batch: int = 1) -> torch.Tensor:
-    """(batch, 3, T, S, S) with fixed random content, so counts and timings are repeatable."""
-    size = spec.data.input_size
-    return torch.randn(batch, 3, input_frames(spec), size, size,
-                       generator=torch.Generator().manual_seed(0))
+def example_clip(frames: int, size: int, batch: int = 1) -> torch.Tensor:
+    """(batch, 3, frames, size, size) with fixed random content, so counts and timings are
+    repeatable."""
+    return torch.randn(batch, 3, frames, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def plan_clip(plan: Plan, batch: int = 1) -> torch.Tensor:
+    """One view of `plan`'s network input."""
+    return example_clip(plan.input_frames, plan.spec.data.input_size, batch)

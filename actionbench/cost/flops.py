@@ -3,7 +3,8 @@
 fvcore counts one multiply-add as one flop, which is what every reference paper calls a FLOP.
 The headline `gflops` keeps only the multiply-adds of convolutions, linear layers and matrix
 products, as IBM, TSM and torchvision's metadata do; fvcore's counts for batch norm, pooling,
-upsampling and the like go to `gflops_other`, so nothing is hidden.
+upsampling and the like go to `gflops_other`, so nothing is hidden. Why conv + linear:
+docs/cost.md#the-convention; how each reference counts: docs/cost.md#how-the-references-count.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     from fvcore.nn import FlopCountAnalysis, parameter_count
 
-HEADLINE_OPS = frozenset({"conv", "linear", "matmul", "bmm", "einsum", "addmm", "mm", "baddbmm"})
+from .attention import ATTENTION_HANDLES, ATTENTION_OPS
+
+HEADLINE_OPS = (frozenset({"conv", "linear", "matmul", "bmm", "einsum", "addmm", "mm", "baddbmm"})
+                | ATTENTION_OPS)
 CONVENTION = ("multiply-adds of conv, linear and matrix-product ops for one view "
               "(batch 1, 1 clip x 1 crop), as fvcore counts them; other ops in gflops_other")
 
 
 def count_flops(model: nn.Module, clip: torch.Tensor) -> dict:
     model.eval()
-    analysis = FlopCountAnalysis(model, clip)
+    analysis = FlopCountAnalysis(model, clip).set_op_handle(**ATTENTION_HANDLES)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     with torch.no_grad():
         by_operator = analysis.by_operator()

@@ -13,9 +13,9 @@ import time
 import torch
 from torch import nn
 
-from ..engine.precision import amp_dtype, autocast
-from ..schema import ExperimentSpec
-from .clip import example_clip
+from ..core.precision import amp_dtype, autocast, to_channels_last
+from ..plan.plan import Plan
+from .clip import plan_clip
 
 
 def _timings_ms(model: nn.Module, clip: torch.Tensor, device: torch.device, warmup: int,
@@ -46,15 +46,21 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
     return low, statistics.median(values), high
 
 
-def measure_speed(model: nn.Module, spec: ExperimentSpec, device: torch.device) -> dict:
+def measure_speed(model: nn.Module, plan: Plan, device: torch.device) -> dict:
+    """The network as training runs it on `device` (the plan's autocast; on CUDA its
+    channels-last weights and cuDNN autotuning), so that `profile` and the records of trained
+    runs time the same thing."""
     model.eval()
-    amp, dtype = spec.train.amp, amp_dtype(device, spec.train.amp) or torch.float32
-    cost = spec.cost
+    amp, dtype = plan.spec.train.amp, amp_dtype(device, plan.spec.train.amp) or torch.float32
+    cost = plan.spec.cost
     if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        if plan.spec.train.channels_last:
+            to_channels_last(model)
         torch.cuda.reset_peak_memory_stats(device)
-    single = _timings_ms(model, example_clip(spec).to(device), device, cost.warmup, cost.repeats, amp)
+    single = _timings_ms(model, plan_clip(plan).to(device), device, cost.warmup, cost.repeats, amp)
     batch = cost.throughput_batch
-    batched = _timings_ms(model, example_clip(spec, batch).to(device), device, cost.warmup,
+    batched = _timings_ms(model, plan_clip(plan, batch).to(device), device, cost.warmup,
                           max(3, cost.repeats // 4), amp)
     low, median, high = _quartiles(single)
     return {

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..atomic import write_text
-from ..errors import UserError
+from ..core.atomic import write_text
+from ..core.errors import UserError
 
 LAYOUTS: dict[int, str] = {
     2: "path num_frames",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..errors import UserError, unknown_name_message
+from ..core.errors import UserError, unknown_name_message
 
 Layout = Literal["frames", "videos"]
 ListFormat = Literal["num_frames", "start_end"]

@@ -27,8 +27,8 @@ import torch
 from av.video.frame import VideoFrame
 from torchvision.io import encode_jpeg
 
-from ..atomic import write_json, write_text
-from ..errors import SampleError, UserError
+from ..core.atomic import write_json, write_text
+from ..core.errors import SampleError, UserError
 from .catalog import split_template
 from .pool import run_parallel
 from .videos import VIDEO_SUFFIXES, error_text, find_videos

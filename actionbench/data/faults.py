@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from ..errors import SampleError, UserError
+from ..core.errors import SampleError, UserError
 
 log = logging.getLogger(__name__)
 

@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
-from ..errors import SampleError
+from ..core.errors import SampleError
 from .annotations import VideoRecord
-from .sampling import ClipSampler
+from .clip_dataset import ClipDataset
 
 
-class FrameFolderDataset(Dataset):
-    """Yields (uint8 clip, label).
+class FrameFolderDataset(ClipDataset):
+    """Videos as folders of JPEG frames named like `template` (1-based numbers)."""
 
-    Training: one randomly sampled clip, shape (T, C, H, W). Testing: every view of the video,
-    shape (clips * crops, T, C, H, W), so evaluation can average scores per video.
-    """
-
-    def __init__(self, root: Path, records: list[VideoRecord], template: str,
-                 sampler: ClipSampler, transform: Callable[[torch.Tensor], torch.Tensor],
-                 train: bool):
-        self.root = Path(root)
-        self.records = records
+    def __init__(self, *args, template: str, **kwargs):
+        super().__init__(*args, **kwargs)
         self.template = template
-        self.sampler = sampler
-        self.transform = transform
-        self.train = train
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        record = self.records[index]
-        label = -1 if record.label is None else record.label
-        if self.train:
-            rng = random.Random(int(torch.randint(2**62, (1,))))
-            return self.transform(self.load(record, self.sampler.train(record.num_frames, rng))), label
-        views = [self.transform(self.load(record, offsets))
-                 for offsets in self.sampler.test(record.num_frames)]
-        return torch.cat(views), label
 
     def load(self, record: VideoRecord, offsets: list[int]) -> torch.Tensor:
-        """Decode the frames at `offsets` (0-based within the record) as (T, C, H, W) uint8."""
         folder = self.root / record.path
         paths = [folder / self.template.format(record.start + offset) for offset in offsets]
         unique = list(dict.fromkeys(paths))

@@ -18,20 +18,20 @@ from collections.abc import Callable, Sequence
 import torch
 from torchvision.io import ImageReadMode, decode_jpeg
 
-from ..errors import UserError
-from ..schema import ExperimentSpec
+from ..core.errors import UserError
+from ..core.model_input import to_model_input
+from ..plan.plan import Plan
+from ..plan.schema import DataSpec
 from .annotations import VideoRecord
-from .catalog import get_dataset
 from .frames import FrameFolderDataset, read_frame
-from .normalize import to_model_input
 from .transforms import apply, train_transform
 
 EncodedBatch = Sequence[Sequence[bytes]]
 """A batch of encoded clips as collated: `batch[t][n]` is frame t of clip n."""
 
 
-def enabled(spec: ExperimentSpec, device: torch.device) -> bool:
-    return spec.data.gpu_decode and device.type == "cuda"
+def enabled(data: DataSpec, device: torch.device) -> bool:
+    return data.gpu_decode and device.type == "cuda"
 
 
 def keep_encoded(frames: tuple[bytes, ...]) -> tuple[bytes, ...]:
@@ -64,9 +64,9 @@ def decode_clips(batch: EncodedBatch, transform: Callable, device: torch.device)
                         for n in range(clips)])
 
 
-def input_converter(spec: ExperimentSpec, device: torch.device) -> Callable:
+def input_converter(plan: Plan, device: torch.device) -> Callable:
     """What turns a training batch's videos into the network's input on `device`."""
-    if not enabled(spec, device):
+    if not enabled(plan.spec.data, device):
         return lambda videos: to_model_input(videos, device)
-    transform = train_transform(spec.data.input_size, get_dataset(spec.data.dataset).flip)
+    transform = train_transform(plan.spec.data.input_size, plan.data.flip)
     return lambda videos: to_model_input(decode_clips(videos, transform, device), device)

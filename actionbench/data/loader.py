@@ -1,6 +1,6 @@
-"""From a spec's `data:` section to DataLoaders: the catalog supplies defaults, the synthetic
-set is generated on first use, and the lists and frame folders are checked before any
-training starts (under `data.on_error: skip`, entries that fail the check are left out)."""
+"""From a plan to DataLoaders: the synthetic set is generated on first use, and the lists and
+frame folders are checked before any training starts (under `data.on_error: skip`, entries
+that fail the check are left out)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from ..engine.distributed import per_process_batch, rank, world_size
-from ..errors import UserError
-from ..locks import file_lock
-from ..models.registry import get_method
-from ..schema import DataSpec, ExperimentSpec
+from ..core.distributed import per_process_batch, rank, world_size
+from ..core.errors import UserError
+from ..core.locks import file_lock
+from ..plan.plan import DataPlan, Plan
+from ..plan.schema import DataSpec
 from . import synthmotion
 from .annotations import VideoRecord, read_list
-from .catalog import CLASSES_FILE, DatasetInfo, Layout, get_dataset, read_class_names, split_template
+from .catalog import CLASSES_FILE, Layout, read_class_names, split_template
+from .clip_dataset import ClipDataset
 from .faults import FaultPolicy, GuardedLoader, SampleFault
 from .frames import FrameFolderDataset, frame_problem
 from .gpu_decode import EncodedFrameFolder, keep_encoded
@@ -36,32 +37,18 @@ from .transforms import (
 from .videos import VideoFileDataset, is_video, video_problem
 
 
-@dataclass(frozen=True)
-class DataPaths:
-    root: Path
-    train_list: Path
-    val_list: Path
-
-
-def resolve_paths(spec: ExperimentSpec, info: DatasetInfo) -> DataPaths:
-    root = Path(spec.data.root or info.root)
-    return DataPaths(root, root / (spec.data.train_list or info.train_list),
-                     root / (spec.data.val_list or info.val_list))
-
-
-def prepare_dataset(spec: ExperimentSpec) -> DataPaths:
-    """Resolve the dataset's files, generating the synthetic set when it is missing."""
-    info = get_dataset(spec.data.dataset)
-    paths = resolve_paths(spec, info)
-    if info.synthetic:
+def prepare_dataset(plan: Plan) -> DataPlan:
+    """The plan's data, generating the synthetic set when it is missing."""
+    data = plan.data
+    if data.synthetic:
         # Shards started together on a fresh machine must not generate it twice at once.
-        with file_lock(paths.root.parent / f".{paths.root.name}.lock"):
-            if not synthmotion.is_complete(paths.root):
-                synthmotion.generate(paths.root)
-    elif not paths.root.is_dir():
-        raise UserError(f"data.root: dataset folder '{paths.root}' for '{info.name}' not found; "
-                        f"set data.root (README: 'Datasets')")
-    return paths
+        with file_lock(data.root.parent / f".{data.root.name}.lock"):
+            if not synthmotion.is_complete(data.root):
+                synthmotion.generate(data.root)
+    elif not data.root.is_dir():
+        raise UserError(f"data.root: dataset folder '{data.root}' for '{plan.spec.data.dataset}' "
+                        f"not found; set data.root (README: 'Datasets')")
+    return data
 
 
 @dataclass(frozen=True)
@@ -72,9 +59,10 @@ class Storage:
     layout: Layout
     template: str
 
-    def dataset(self, **kwargs) -> FrameFolderDataset:
-        dataset_class = VideoFileDataset if self.layout == "videos" else FrameFolderDataset
-        return dataset_class(template=self.template, **kwargs)
+    def dataset(self, **kwargs) -> ClipDataset:
+        if self.layout == "videos":
+            return VideoFileDataset(**kwargs)
+        return FrameFolderDataset(template=self.template, **kwargs)
 
     def problem(self, root: Path, record: VideoRecord) -> str | None:
         if self.layout == "videos":
@@ -82,40 +70,39 @@ class Storage:
         return frame_problem(root, record, self.template)
 
 
-def storage_of(list_path: Path, records: list[VideoRecord], data: DataSpec,
-               info: DatasetInfo) -> Storage:
+def storage_of(list_path: Path, records: list[VideoRecord], layout: Layout | None,
+               template: str) -> Storage:
     """`data.layout`, else what the list names: video files (known suffixes) or frame folders.
     Going by the list, not the catalog, lets frames extracted from a dataset that ships videos
     be used without a setting."""
-    layout = data.layout
     if layout is None:
         kinds = {is_video(record.path) for record in records}
         if len(kinds) > 1:
             raise UserError(f"{list_path}: names both video files and frame folders; use one kind "
                             f"per list, or set data.layout")
         layout = "videos" if kinds == {True} else "frames"
-    template = data.template or info.template
     split_template(template)
     return Storage(layout, template)
 
 
-def flip_pairs(data: DataSpec, root: Path, info: DatasetInfo) -> dict[int, int] | None:
+def flip_pairs(data: DataSpec, root: Path, num_classes: int) -> dict[int, int] | None:
     """The label-swap map of `data.flip_label_map` (class names from the classes.txt that
     `data convert` writes beside the lists), or None."""
     if data.flip_label_map is None:
         return None
     classes = root / CLASSES_FILE
     names = read_class_names(classes) if classes.is_file() else None
-    return read_flip_label_map(root / data.flip_label_map, info.num_classes, names)
+    return read_flip_label_map(root / data.flip_label_map, num_classes, names)
 
 
-def readable_records(list_path: Path, info: DatasetInfo, root: Path, policy: FaultPolicy,
-                     data: DataSpec) -> tuple[list[VideoRecord], Storage]:
+def readable_records(list_path: Path, plan: Plan, policy: FaultPolicy
+                     ) -> tuple[list[VideoRecord], Storage]:
     """The list's entries whose frames or video files are there, and how they are stored; the
     others go to `policy` (which stops the run under `fail`) with the list file and line in
     the message."""
-    entries = read_list(list_path, info.num_classes)
-    storage = storage_of(list_path, entries, data, info)
+    entries = read_list(list_path, plan.num_classes)
+    storage = storage_of(list_path, entries, plan.spec.data.layout, plan.data.template)
+    root = plan.data.root
     records, faults = [], []
     for record in entries:
         problem = storage.problem(root, record)
@@ -130,22 +117,21 @@ def readable_records(list_path: Path, info: DatasetInfo, root: Path, policy: Fau
     return records, storage
 
 
-def build_loaders(spec: ExperimentSpec, train: bool = True, device: torch.device | None = None
+def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = None
                   ) -> tuple[DataLoader | None, DataLoader]:
-    """(train loader or None, evaluation loader) for `spec` on `device` (default: CUDA when
+    """(train loader or None, evaluation loader) for `plan` on `device` (default: CUDA when
     available). Both share one `FaultPolicy` (`loader.policy`), which knows what was skipped.
 
     In a run of several processes each loads its share: `train.batch_size / processes` clips
     of every training batch (see `samplers.TrainSampler`, which `fit` sets to each epoch) and
     its slice of the evaluation list (`samplers.ShardSampler`)."""
-    info = get_dataset(spec.data.dataset)
-    paths = prepare_dataset(spec)
+    spec, dataset = plan.spec, prepare_dataset(plan)
     data = spec.data
     policy = FaultPolicy(data.on_error)
     scale_size = data.scale_size or default_scale_size(data.input_size)
     sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
-                          get_method(spec.model.method).frames_per_segment)
-    common = dict(root=paths.root, sampler=sampler)
+                          plan.method.frames_per_segment)
+    common = dict(root=dataset.root, sampler=sampler)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     workers = dict(prefetch_factor=data.prefetch_factor,
                    persistent_workers=data.persistent_workers) if data.workers else {}
@@ -153,7 +139,7 @@ def build_loaders(spec: ExperimentSpec, train: bool = True, device: torch.device
     # otherwise draw from the global generator, shifting the training run's random streams.
     loader_args = dict(policy=policy, num_workers=data.workers,
                        pin_memory=data.pin_memory and device.type == "cuda", **workers)
-    records, storage = readable_records(paths.val_list, info, paths.root, policy, data)
+    records, storage = readable_records(dataset.val_list, plan, policy)
     val_set = storage.dataset(
         records=records,
         transform=functools.partial(apply, eval_transform(data.input_size, scale_size,
@@ -164,16 +150,16 @@ def build_loaders(spec: ExperimentSpec, train: bool = True, device: torch.device
                                generator=torch.Generator().manual_seed(spec.train.seed), **loader_args)
     if not train:
         return None, val_loader
-    records, storage = readable_records(paths.train_list, info, paths.root, policy, data)
-    pairs = flip_pairs(data, paths.root, info)
-    if gpu_decode_enabled(spec, device):
+    records, storage = readable_records(dataset.train_list, plan, policy)
+    pairs = flip_pairs(data, dataset.root, plan.num_classes)
+    if gpu_decode_enabled(data, device):
         if storage.layout == "videos" or pairs is not None:
             raise UserError("data.gpu_decode: decodes JPEG frame folders without label swaps; the "
                             "training list names video files or data.flip_label_map is set")
         train_set = EncodedFrameFolder(records=records, transform=keep_encoded, train=True,
                                        template=storage.template, **common)
     else:
-        flip = info.flip and pairs is None  # with a map, FlipWithLabelSwap does the flipping
+        flip = dataset.flip and pairs is None  # with a map, FlipWithLabelSwap does the flipping
         train_set = storage.dataset(
             records=records, transform=functools.partial(apply, train_transform(data.input_size, flip)),
             train=True, **common)

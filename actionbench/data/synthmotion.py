@@ -37,8 +37,8 @@ import torch
 from torchvision.io import encode_jpeg
 from tqdm import tqdm
 
-from ..atomic import write_json
-from ..errors import UserError
+from ..core.atomic import write_json
+from ..core.errors import UserError
 from .annotations import VideoRecord, write_list
 
 CLASSES: tuple[str, ...] = (

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .crops import TSN_SCALES, CropRule, crop_boxes, fixed_offsets, multiscale_sizes
 
 TrainCrop = Literal["random_resized", "tsn_multiscale", "ibm_scale_jitter"]

@@ -22,9 +22,9 @@ from pathlib import Path
 import av
 import torch
 
-from ..errors import SampleError
+from ..core.errors import SampleError
 from .annotations import VideoRecord
-from .frames import FrameFolderDataset
+from .clip_dataset import ClipDataset
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".flv", ".mpg",
                             ".mpeg", ".ogv", ".wmv", ".3gp"})
@@ -104,9 +104,8 @@ def video_problem(root: Path, record: VideoRecord) -> str | None:
     return None if path.is_file() else f"video file {path} not found"
 
 
-class VideoFileDataset(FrameFolderDataset):
-    """Yields what `FrameFolderDataset` yields, decoding the frames from the video file named
-    by each record's path (the `template` argument is unused)."""
+class VideoFileDataset(ClipDataset):
+    """Videos as files, each clip's frames decoded from the file the record's path names."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

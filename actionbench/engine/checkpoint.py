@@ -9,17 +9,15 @@ boundary), so a run resumed mid-epoch skips exactly the batches it has trained o
 
 from __future__ import annotations
 
-import pickle
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from ..atomic import torch_save
-from ..errors import UserError
+from ..core.atomic import torch_save
+from ..core.errors import UserError
+from ..core.tensor_files import read_tensors
 
 CHECKPOINT_KEYS = frozenset({"model", "optimizer", "scheduler", "epoch", "metrics"})
 HINT = "delete it to start the run over"
@@ -76,20 +74,3 @@ def restore_checkpoint(path: Path, state: dict, model: nn.Module, optimizer: tor
         raise UserError(f"{path}: does not fit this experiment's model ({reason}); {HINT}") from None
     return Progress(state["epoch"], state.get("iteration", 0), state["metrics"],
                     state.get("epoch_stats"), state.get("rng"))
-
-
-def read_tensors(path: Path, hint: str) -> Any:
-    """`torch.load(weights_only=True)`: tensors and plain containers only, so that a file can
-    never run code. Anything else is refused with a one-line reason and `hint` (what to do)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        named = re.search(r"GLOBAL (\S+)", str(exc))
-        payload = f" (it refers to {named.group(1)})" if named else ""
-        raise UserError(f"{path}: refused: the file holds Python objects, not only tensors"
-                        f"{payload}, and checkpoints are loaded with weights_only=True so that "
-                        f"they cannot run code; {hint}") from None
-    except Exception as exc:
-        reason = str(exc).strip().split("\n")[0].split(". ")[0]
-        raise UserError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {reason}); "
-                        f"{hint}") from None

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data.catalog import get_dataset
-from ..schema import ExperimentSpec, TrainSpec
+from ..plan.plan import Plan
+from ..plan.schema import TrainSpec
 
 
 def effective_lr(train: TrainSpec) -> float:
@@ -17,17 +17,6 @@ def effective_lr(train: TrainSpec) -> float:
     if train.lr_scaling == "linear":
         return train.lr * train.batch_size / (train.base_batch_size or train.batch_size)
     return train.lr
-
-
-def classifier(model: nn.Module, num_classes: int) -> nn.Module | None:
-    """The layer that produces the logits: the last Linear or Conv whose output size is the
-    class count (a 2D recogniser's `head.fc`, torchvision's `fc`, S3D's 1x1x1 conv)."""
-    found = None
-    for module in model.modules():
-        width = getattr(module, "out_features", getattr(module, "out_channels", None))
-        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) and width == num_classes:
-            found = module
-    return found
 
 
 def partial_bn_layers(model: nn.Module) -> list[nn.Module]:
@@ -46,17 +35,15 @@ def apply_partial_bn(model: nn.Module) -> None:
             param.requires_grad_(False)
 
 
-def parameter_groups(model: nn.Module, spec: ExperimentSpec) -> list[dict]:
+def parameter_groups(model: nn.Module, plan: Plan) -> list[dict]:
     """SGD groups keyed by (weight decay, lr multiplier): weight decay on weights only (no decay
-    on BatchNorm parameters and biases), and `train.fc_lr_mult` for the classifier's weight
-    and bias. Each group's `lr_mult` is kept for the logs."""
-    train = spec.train
-    fc = classifier(model, get_dataset(spec.data.dataset).num_classes)
-    special = {}
-    if fc is not None:
-        special = {id(fc.weight): train.fc_lr_mult[0]}
-        if fc.bias is not None:
-            special[id(fc.bias)] = train.fc_lr_mult[1]
+    on BatchNorm parameters and biases), and `train.fc_lr_mult` for the weight and bias of
+    the classifier the method names. Each group's `lr_mult` is kept for the logs."""
+    train = plan.spec.train
+    fc = model.get_submodule(plan.method.classifier)
+    special = {id(fc.weight): train.fc_lr_mult[0]}
+    if fc.bias is not None:
+        special[id(fc.bias)] = train.fc_lr_mult[1]
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
     for param in model.parameters():
         if param.requires_grad:
@@ -67,10 +54,10 @@ def parameter_groups(model: nn.Module, spec: ExperimentSpec) -> list[dict]:
             for (decay, mult), params in groups.items()]
 
 
-def build_optimizer(model: nn.Module, spec: ExperimentSpec,
+def build_optimizer(model: nn.Module, plan: Plan,
                     device: torch.device | None = None) -> torch.optim.SGD:
     """SGD with momentum over `parameter_groups`; the fused CUDA kernel on GPUs (one launch
     for all parameters instead of several per tensor)."""
     fused = device is not None and device.type == "cuda"
-    return torch.optim.SGD(parameter_groups(model, spec), lr=effective_lr(spec.train),
-                           momentum=spec.train.momentum, fused=fused or None)
+    return torch.optim.SGD(parameter_groups(model, plan), lr=effective_lr(plan.spec.train),
+                           momentum=plan.spec.train.momentum, fused=fused or None)

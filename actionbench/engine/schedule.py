@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..schema import TrainSpec
+from ..plan.schema import TrainSpec
 
 
 def lr_factor(train: TrainSpec, step: int, iters_per_epoch: int) -> float:

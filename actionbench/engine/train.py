@@ -22,16 +22,21 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.gpu_decode import input_converter
-from ..schema import ExperimentSpec
-from . import distributed, rng
+from ..core import distributed
+from ..core.precision import autocast, grad_scaler, to_channels_last
+from ..plan.plan import Plan
+from ..plan.schema import TrainSpec
+from . import rng
 from .checkpoint import Progress, read_checkpoint, restore_checkpoint, save_checkpoint
 from .evaluate import evaluate
-from .precision import autocast, grad_scaler, to_channels_last
+from .parallel import wrap
 from .recipe import apply_partial_bn, build_optimizer
 from .schedule import build_scheduler
 
 log = logging.getLogger(__name__)
+
+ToInput = Callable[[object], torch.Tensor]
+"""A training batch's videos -> the network's input on the device."""
 
 CHECKPOINT_FILE = "checkpoint.pt"
 LOG_EVERY = 20
@@ -43,30 +48,30 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the run is recorded as failed with this reason."""
 
 
-def prepare_model(model: nn.Module, spec: ExperimentSpec, device: torch.device) -> nn.Module:
+def prepare_model(model: nn.Module, train: TrainSpec, device: torch.device) -> nn.Module:
     """The module that trains: `model` (already on `device`) with partial BN, channels-last,
     DistributedDataParallel and torch.compile as configured. `model` stays the bare network
     that checkpoints and evaluation use; both share the parameters."""
-    if spec.train.partial_bn:
+    if train.partial_bn:
         apply_partial_bn(model)
-    if spec.train.channels_last and device.type == "cuda":
+    if train.channels_last and device.type == "cuda":
         to_channels_last(model)
-    trained = distributed.wrap(model, device, spec.train.sync_bn)
-    return torch.compile(trained) if spec.train.compile else trained
+    trained = wrap(model, device, train.sync_bn)
+    return torch.compile(trained) if train.compile else trained
 
 
 def train_step(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
                optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-               spec: ExperimentSpec, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+               train: TrainSpec, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimisation step; returns (loss, logits), detached, without waiting for the device."""
-    with autocast(device, spec.train.amp):
+    with autocast(device, train.amp):
         logits = model(inputs)
         loss = nn.functional.cross_entropy(logits.float(), labels)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
-    if spec.train.clip_grad:
+    if train.clip_grad:
         scaler.unscale_(optimizer)
-        nn.utils.clip_grad_norm_(model.parameters(), spec.train.clip_grad)
+        nn.utils.clip_grad_norm_(model.parameters(), train.clip_grad)
     scaler.step(optimizer)
     scaler.update()
     return loss.detach(), logits.detach()
@@ -90,28 +95,28 @@ def _check_weights(model: nn.Module, epoch: int) -> None:
 
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                    scheduler, device: torch.device, spec: ExperimentSpec, epoch: int, *,
-                    scaler: torch.amp.GradScaler | None = None, start: Progress | None = None,
+                    scheduler, device: torch.device, train: TrainSpec, epoch: int,
+                    to_input: ToInput, *, scaler: torch.amp.GradScaler | None = None,
+                    start: Progress | None = None,
                     on_checkpoint: Callable[[int, torch.Tensor], None] | None = None) -> dict:
     """One epoch, or its rest when `start` (a mid-epoch checkpoint) says how far it got.
     `on_checkpoint(iteration, totals)` is called every `train.checkpoint_every` iterations."""
     model.train()
-    if spec.train.partial_bn:
+    if train.partial_bn:
         apply_partial_bn(model)
     scaler = scaler or grad_scaler(device, "none")
-    to_input = input_converter(spec, device)
-    every = spec.train.checkpoint_every
+    every = train.checkpoint_every
     iteration = start.iteration if start else 0
     total = iteration + len(loader)
     stats = torch.zeros(3, dtype=torch.float64, device=device)
     if start is not None and start.epoch_stats is not None and distributed.is_main():
         stats += start.epoch_stats.to(device)
     started = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{spec.train.epochs}", initial=iteration, total=total,
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{train.epochs}", initial=iteration, total=total,
                leave=False, disable=None if distributed.is_main() else True)
     for videos, labels in bar:
         labels = labels.to(device, non_blocking=True)
-        loss, logits = train_step(model, to_input(videos), labels, optimizer, scaler, spec, device)
+        loss, logits = train_step(model, to_input(videos), labels, optimizer, scaler, train, device)
         scheduler.step()
         stats[0] += loss * len(labels)
         stats[1] += (logits.argmax(dim=1) == labels).sum()
@@ -129,19 +134,22 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             "lr": group["lr"] / group.get("lr_mult", 1.0), "epoch_time_s": time.perf_counter() - started}
 
 
-def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, spec: ExperimentSpec,
-        device: torch.device, run_dir: Path, on_epoch: Callable[[dict], None]) -> dict:
-    """Train for spec.train.epochs, resuming from run_dir's checkpoint, and return the last
-    evaluation metrics. `model` is the bare network on `device`. Rank 0 alone writes the
-    checkpoint and passes each epoch's metrics to `on_epoch`."""
+def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan: Plan,
+        device: torch.device, run_dir: Path, to_input: ToInput,
+        on_epoch: Callable[[dict], None]) -> dict:
+    """Train for train.epochs, resuming from run_dir's checkpoint, and return the last
+    evaluation metrics. `model` is the bare network on `device`; `to_input` turns a training
+    batch into its input (the data layer's, which may decode on the device). Rank 0 alone
+    writes the checkpoint and passes each epoch's metrics to `on_epoch`."""
+    train = plan.spec.train
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    trained = prepare_model(model, spec, device)
-    optimizer = build_optimizer(model, spec, device)
+    trained = prepare_model(model, train, device)
+    optimizer = build_optimizer(model, plan, device)
     sampler = train_loader.sampler
     sampler.set_epoch(0)
-    scheduler = build_scheduler(optimizer, spec.train, len(train_loader))
-    scaler = grad_scaler(device, spec.train.amp)
+    scheduler = build_scheduler(optimizer, train, len(train_loader))
+    scaler = grad_scaler(device, train.amp)
     path = run_dir / CHECKPOINT_FILE
     state = distributed.broadcast(read_checkpoint(path) if distributed.is_main() else None)
     start = restore_checkpoint(path, state, model, optimizer, scheduler, scaler) if state else Progress()
@@ -155,21 +163,23 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, spec
             save_checkpoint(path, model, optimizer, scheduler, scaler, progress)
 
     metrics = start.metrics
-    for epoch in range(start.epoch, spec.train.epochs):
+    for epoch in range(start.epoch, train.epochs):
         resume = start if epoch == start.epoch and start.iteration else None
         if resume and resume.rng and len(resume.rng) == distributed.world_size():
             rng.restore(resume.rng[distributed.rank()])
         else:
-            rng.seed_all(rng.derive_seed(spec.train.seed, epoch, distributed.rank()))
+            rng.seed_all(rng.derive_seed(train.seed, epoch, distributed.rank()))
         sampler.set_epoch(epoch, skip=resume.iteration * train_loader.batch_size if resume else 0)
         done = metrics
         epoch_metrics = train_one_epoch(
-            trained, train_loader, optimizer, scheduler, device, spec, epoch, scaler=scaler, start=resume,
+            trained, train_loader, optimizer, scheduler, device, train, epoch, to_input,
+            scaler=scaler, start=resume,
             on_checkpoint=lambda iteration, totals: checkpoint(Progress(epoch, iteration, done, totals)))
-        last = epoch + 1 == spec.train.epochs
-        evaluated = last or (epoch + 1) % spec.eval.interval == 0
+        last = epoch + 1 == train.epochs
+        evaluated = last or (epoch + 1) % plan.spec.eval.interval == 0
         metrics = {**epoch_metrics,
-                   **(evaluate(model, val_loader, device, spec.train.amp) if evaluated else {}),
+                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate)
+                      if evaluated else {}),
                    "epoch": epoch + 1}
         # Metrics first: a kill between the two repeats the epoch, whose new line replaces
         # the old one; the other order would lose the epoch's line for good.
@@ -177,6 +187,6 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, spec
             on_epoch(metrics)
         checkpoint(Progress(epoch + 1, 0, metrics))
         validation = f", val top-1 {metrics['top1']:.1f}%" if evaluated else ""
-        log.info("epoch %d/%d: train loss %.3f%s", epoch + 1, spec.train.epochs,
+        log.info("epoch %d/%d: train loss %.3f%s", epoch + 1, train.epochs,
                  metrics["train_loss"], validation)
     return metrics

@@ -1,7 +1,7 @@
-"""Models: importing this package registers every backbone and method."""
+"""Models: importing this package registers every backbone and method in
+`plan.registry`."""
 
-from . import backbones, temporal, video3d  # noqa: F401
-from .builder import build_network, input_frames
-from .registry import BACKBONES, METHODS, get_method
+from . import backbones, temporal, transformers, video3d  # noqa: F401
+from .builder import build_network
 
-__all__ = ["BACKBONES", "METHODS", "build_network", "get_method", "input_frames"]
+__all__ = ["build_network"]

@@ -1,4 +1,4 @@
-"""From a validated spec to a network, with pretrained weights loaded from local files only."""
+"""From a plan to a network, with pretrained weights loaded from local files only."""
 
 from __future__ import annotations
 
@@ -7,38 +7,22 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data.catalog import get_dataset
-from ..engine.checkpoint import read_tensors
-from ..errors import UserError
-from ..schema import ExperimentSpec
+from ..core.errors import UserError
+from ..core.tensor_files import read_tensors
+from ..plan.plan import Plan
 from .backbones.resnet import spread_rgb_kernels
 from .reference_keys import without_wrappers
-from .registry import BuildContext, get_method
 from .video3d import inflate_state_dict
 
 
-def build_context(spec: ExperimentSpec) -> BuildContext:
-    method = get_method(spec.model.method)
-    return BuildContext(
-        backbone=spec.model.backbone,
-        num_classes=get_dataset(spec.data.dataset).num_classes,
-        frames=spec.data.frames,
-        dropout=spec.train.dropout,
-        options=method.options.model_validate(spec.model.options),
-    )
-
-
-def input_frames(spec: ExperimentSpec) -> int:
-    """Frames in one view of the network's input: segments x frames per segment."""
-    return spec.data.frames * get_method(spec.model.method).frames_per_segment
-
-
-def build_network(spec: ExperimentSpec) -> nn.Module:
-    """The untrained network for `spec` (pretrained backbone weights applied when asked)."""
-    torch.manual_seed(spec.train.seed)
-    model = get_method(spec.model.method).build(build_context(spec))
-    if spec.model.pretrained != "none":
-        load_backbone_weights(model, spec.model.pretrained, spec.model.backbone)
+def build_network(plan: Plan) -> nn.Module:
+    """The untrained network of `plan` (pretrained backbone weights applied when asked),
+    initialised from `train.seed` without touching the caller's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(plan.spec.train.seed)
+        model = plan.method.build(plan.build_context)
+    if plan.spec.model.pretrained != "none":
+        load_backbone_weights(model, plan.spec.model.pretrained, plan.backbone)
     return model
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchvision.models.resnet import ResNet
 
-from .registry import BACKBONES, BuildContext
+from ..plan.registry import BACKBONES, BuildContext
 
 
 def build_resnet(ctx: BuildContext) -> ResNet:

@@ -1,5 +1,6 @@
-"""3D convolutional networks: I3D-ResNet, an inflated torchvision ResNet (sheet §5), and
-torchvision's own video models R3D-18, MC3-18, R(2+1)D-18 and S3D (sheet §6-8, §14).
+"""3D convolutional networks: I3D-ResNet, an inflated torchvision ResNet (docs/methods/i3d.md),
+and torchvision's own video models R3D-18, MC3-18, R(2+1)D-18 and S3D (docs/methods/r3d.md,
+mc3.md, r2plus1d.md, s3d.md).
 
 All of them take normalised clips (N, C, T, H, W) and return logits (N, K); time is averaged
 inside the network.
@@ -7,7 +8,8 @@ inside the network.
 I3D-ResNet (`i3d`) is built by converting a torchvision 2D ResNet module by module (Conv2d ->
 Conv3d, BatchNorm2d -> BatchNorm3d, MaxPool2d -> MaxPool3d, the global pool -> a spatial pool
 per time step), so every parameter keeps torchvision's name and `inflate_state_dict` can load
-ImageNet weights by repeating each 2D kernel along time. Two networks go by that name (sheet §5):
+ImageNet weights by repeating each 2D kernel along time. Two networks go by that name
+(docs/methods/i3d.md#what-it-is):
 
 - `inflation: full` (default), IBM/action-recognition-pytorch `i3d_resnet.py`: the stem becomes
   3x7x7 (temporal padding 1, stride (1, 2, 2)) followed by a (1, 3, 3) max-pool of stride
@@ -54,12 +56,29 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torchvision.models.resnet import ResNet
-from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18, s3d
+from torchvision.models.video import (
+    MC3_18_Weights,
+    R2Plus1D_18_Weights,
+    R3D_18_Weights,
+    S3D_Weights,
+    mc3_18,
+    r2plus1d_18,
+    r3d_18,
+    s3d,
+)
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..plan.registry import (
+    BuildContext,
+    ContractInput,
+    KeyConvention,
+    PublishedCost,
+    Setting,
+    register_method,
+)
 from .insert import STAGES, selected_blocks
 from .recognizer2d import build_resnet, recognizer_2d
-from .registry import BuildContext, register_method
+from .reference_keys import IBM, IBM_COST
 
 # ---------------------------------------------------------------- I3D-ResNet
 
@@ -174,10 +193,26 @@ def inflate_state_dict(state_2d: Mapping[str, torch.Tensor], target: nn.Module
     return inflated
 
 
-@register_method("i3d", family="3D", options=I3DOptions,
-                 backbones=("resnet50", "resnet18", "resnet34", "resnet101"),
-                 description="I3D-ResNet: torchvision ResNet inflated to 3D (IBM's full 3x3x3 "
-                             "inflation by default), ImageNet kernels repeated along time")
+@register_method(
+    "i3d", family="3D", options=I3DOptions, docs="docs/methods/i3d.md",
+    backbones=("resnet50", "resnet18", "resnet34", "resnet101"),
+    description="I3D-ResNet: torchvision ResNet inflated to 3D (IBM's full 3x3x3 inflation by "
+                "default), ImageNet kernels repeated along time",
+    checkpoints=(IBM,),
+    contract_inputs=(ContractInput.of(frames=5), ContractInput.of(frames=6, temporal_stride=True),
+                 ContractInput.of(frames=6, inflation="partial")),
+    published=(
+        PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=64.180322304,
+                      params_m=46.339607, exact=True),
+        PublishedCost(Setting.of("resnet18", 8, 224, 87), IBM_COST, gflops=43.217190912,
+                      params_m=33.210903, exact=True),
+        PublishedCost(Setting.of("resnet50", 8, 224, 87, temporal_stride=True), IBM_COST,
+                      gflops=29.460135936, params_m=46.339607, exact=True),
+        PublishedCost(Setting.of("resnet50", 32, 256, 400, inflation="partial"),
+                      "mmaction2 configs/recognition/i3d README, i3d_imagenet-pretrained-r50 "
+                      "32x2x1", gflops=43.5, params_m=28.0,
+                      note="rounded; matched at 256 px, mmaction2's Kinetics test crop"),
+    ))
 def i3d(ctx: BuildContext) -> nn.Module:
     options: I3DOptions = ctx.options
     if options.inflation == "partial" and ctx.frames < PARTIAL_MIN_FRAMES:
@@ -187,6 +222,19 @@ def i3d(ctx: BuildContext) -> nn.Module:
 
 
 # ---------------------------------------------------------------- torchvision video models
+
+TORCHVISION = KeyConvention("pytorch/vision")
+"""torchvision's own names, which these networks keep (the dropout sits inside `avgpool`)."""
+
+
+def torchvision_cost(weights, backbone: str, frames: int, size: int) -> PublishedCost:
+    """torchvision's metadata of a video model's Kinetics-400 weights: multiply-adds (rounded
+    to the third decimal, so exact for our purpose) and parameters, for `frames` x `size`^2
+    clips, the input of torchvision's video classification reference."""
+    meta = weights.DEFAULT.meta
+    return PublishedCost(Setting.of(backbone, frames, size, 400),
+                         f"torchvision {weights.__name__}.DEFAULT.meta (_ops, num_params)",
+                         gflops=meta["_ops"], params_m=meta["num_params"] / 1e6, exact=True)
 
 
 def video_resnet(factory):
@@ -200,16 +248,19 @@ def video_resnet(factory):
     return build
 
 
-for _name, _factory, _description in (
-    ("r3d", r3d_18, "R3D-18 (torchvision r3d_18): 3x3x3 convs throughout, time strided in "
-                    "layer2-4"),
-    ("mc3", mc3_18, "MC3-18 (torchvision mc3_18): 3D convs in the stem and layer1, 1x3x3 after, "
-                    "no temporal downsampling after layer1"),
-    ("r2plus1d", r2plus1d_18, "R(2+1)D-18 (torchvision r2plus1d_18): every 3x3x3 conv factored "
-                              "into 1x3x3 then 3x1x1"),
+for _name, _factory, _weights, _description in (
+    ("r3d", r3d_18, R3D_18_Weights, "R3D-18 (torchvision r3d_18): 3x3x3 convs throughout, time "
+                                    "strided in layer2-4"),
+    ("mc3", mc3_18, MC3_18_Weights, "MC3-18 (torchvision mc3_18): 3D convs in the stem and "
+                                    "layer1, 1x3x3 after, no temporal downsampling after layer1"),
+    ("r2plus1d", r2plus1d_18, R2Plus1D_18_Weights, "R(2+1)D-18 (torchvision r2plus1d_18): every "
+                                                   "3x3x3 conv factored into 1x3x3 then 3x1x1"),
 ):
-    register_method(_name, family="3D", backbones=("resnet18",),
-                    description=_description)(video_resnet(_factory))
+    register_method(_name, family="3D", backbones=("resnet18",), description=_description,
+                    docs=f"docs/methods/{_name}.md", classifier="fc",
+                    checkpoints=(TORCHVISION,),
+                    published=(torchvision_cost(_weights, "resnet18", 16, 112),)
+                    )(video_resnet(_factory))
 
 
 class ClippedAvgPool3d(nn.Module):
@@ -235,8 +286,12 @@ class S3DOptions(BaseModel):
 
 
 @register_method("s3d", family="3D", backbones=("none",), min_frames=14, options=S3DOptions,
+                 docs="docs/methods/s3d.md", classifier="classifier.1",
                  description="S3D (torchvision s3d): Inception-V1 with separable 1x3x3 + 3x1x1 "
-                             "convs; needs at least 14 frames")
+                             "convs; needs at least 14 frames",
+                 checkpoints=(TORCHVISION,),
+                 published=(torchvision_cost(S3D_Weights, "none", 16, 224),),
+                 contract_inputs=(ContractInput.of("none", frames=14),))
 def s3d_(ctx: BuildContext) -> nn.Module:
     model = s3d(weights=None, num_classes=ctx.num_classes, dropout=ctx.dropout)
     model.avgpool = ClippedAvgPool3d(model.avgpool.kernel_size)

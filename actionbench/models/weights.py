@@ -14,8 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import UserError
-from .reference_keys import KeyConvention, conventions_for, without_wrappers
+from ..core.errors import UserError
+from ..core.tensor_files import read_tensors
+from ..plan.registry import KeyConvention, Method
+from .reference_keys import without_wrappers
 
 SHOWN_KEYS = 8
 
@@ -39,8 +41,6 @@ class KeyMatch:
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint file, unwrapped from `{"model": ...}` (ours) or
     `{"state_dict": ...}` (the reference repositories) and from DataParallel's `module.`."""
-    from ..engine.checkpoint import read_tensors
-
     if not path.is_file():
         raise UserError(f"weights file '{path}' not found")
     state = read_tensors(path, "give a state dict of tensors")
@@ -96,18 +96,18 @@ def _listed(keys: list[str]) -> str:
     return ", ".join(keys[:SHOWN_KEYS]) + more
 
 
-def load_weights(model: nn.Module, method: str, path: Path) -> KeyMatch:
+def load_weights(model: nn.Module, method: Method, path: Path) -> KeyMatch:
     """Load every parameter and buffer of `model` from `path`, or raise a UserError."""
     state = read_state_dict(path)
     own = model.state_dict()
-    matches = [match_keys(own, state, convention) for convention in conventions_for(method)]
+    matches = [match_keys(own, state, convention) for convention in method.key_conventions]
     best = min(matches, key=lambda match: match.problems)
     if best.problems:
         tried = ", ".join(f"{m.convention.name} ({m.problems} problems)" for m in matches)
         details = [f"{label}: {_listed(keys)}" for label, keys in
                    (("missing", best.missing), ("unexpected", best.unexpected),
                     ("wrong shape", best.wrong_shape)) if keys]
-        raise UserError(f"weights file '{path}' does not fit {method} as configured (tried the "
+        raise UserError(f"weights file '{path}' does not fit {method.name} as configured (tried the "
                         f"key conventions of {tried}); closest, {best.convention.name}: "
                         + "; ".join(details))
     model.load_state_dict(best.state, strict=False)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import write_text
-from ..errors import UserError
+from ..core.atomic import write_text
+from ..core.errors import UserError
 from .document import dataset_tables, render_document
 from .export import write_csv
 from .figures import DatasetFigures, FigureFile, dataset_figures, training_curves

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..results import FINISHED
+from ..store.record import FINISHED
 from .figures import DatasetFigures, FigureFile
 from .provenance import render_provenance
 from .summary import summary_line
@@ -56,8 +56,18 @@ def render_document(frame: pd.DataFrame, tables: dict[str, str], fmt: str,
                   for _, row in rows.iterrows() if row["id"] in curves]
         if linked:
             lines += ["Training curves (loss and top-1 per epoch): " + " · ".join(linked), ""]
+    lines += _damaged(frame.attrs.get("damaged", []))
     lines += ["## Provenance", ""] + render_provenance(frame) + [""]
     return "\n".join(lines)
+
+
+def _damaged(damaged: list[tuple[str, str]]) -> list[str]:
+    """Run folders whose files could not be read: named with the problem, left out."""
+    if not damaged:
+        return []
+    return (["## Damaged run folders", "", "Left out of every table; move them aside or rerun "
+             "the experiment with `--force`:", ""]
+            + [f"- `{path}`: {problem}" for path, problem in damaged] + [""])
 
 
 def _left_out(rows: pd.DataFrame) -> list[str]:

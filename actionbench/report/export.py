@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_text
+from ..core.atomic import write_text
 
 FIRST = ["id", "name", "dataset", "status", "reason", "family", "method", "reconstructed", "backbone",
          "frames", "input_size", "clips", "crops", "views", "top1", "top5", "mean_class_acc", "gflops",

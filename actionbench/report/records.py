@@ -9,19 +9,27 @@ apart with the reason instead of dropping it silently.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from ..errors import UserError
-from ..results import CONFIG_FILE, FAILED, FINISHED, METRICS_FILE, RESULT_FILE, load_records
+from ..core.errors import UserError
+from ..store.metrics_log import read_metrics
+from ..store.record import (
+    CONFIG_FILE,
+    FAILED,
+    FINISHED,
+    RESULT_FILE,
+    UNFINISHED,
+    DamagedRecord,
+    RunRecord,
+    read_record,
+    unfinished_record,
+)
 
 log = logging.getLogger(__name__)
 
-UNFINISHED = "unfinished"
 STATUS_RANK = {UNFINISHED: 0, FAILED: 1, FINISHED: 2}
 RECONSTRUCTED_MARK = "†"
 PAPER_FIELDS = ("top1", "top5", "gflops", "params_m", "views", "source")
@@ -31,65 +39,54 @@ def load_experiments(paths: list[Path]) -> pd.DataFrame:
     """Every experiment under `paths`, one row each, sorted by dataset then inference cost.
 
     Nested record fields become dotted columns (`paper.top1`, `provenance.git_commit`); the
-    derived columns are described in `_derive`. `frame.attrs` keeps how many records were read
-    and how many a newer record of the same id replaced."""
+    derived columns are described in `_derive`. `frame.attrs` keeps how many records were read,
+    how many a newer record of the same id replaced, and the damaged files (path, problem),
+    which are left out: one damaged folder does not stop a report of hundreds."""
     missing = [str(path) for path in map(Path, paths) if not path.exists()]
     if missing:
         raise UserError(f"run folder not found: {', '.join(missing)}")
-    records = load_records(paths) + [unfinished_record(folder) for folder in unfinished_folders(paths)]
+    records, damaged = read_runs(paths)
     if not records:
         raise UserError(f"no result records (result.json) found under: {', '.join(map(str, paths))}")
-    frame = pd.json_normalize(records, sep=".")
+    frame = pd.json_normalize([record.model_dump(mode="json") | {"run_dir": str(folder)}
+                               for folder, record in records], sep=".")
     # A field that is null in one record and a mapping in another (`paper`) leaves an empty
     # column beside its dotted children.
     frame = frame.drop(columns=[column for column in frame.columns
                                 if any(other.startswith(column + ".") for other in frame.columns)])
     newest = _newest_per_id(frame)
-    newest.attrs.update(read=len(frame), superseded=len(frame) - len(newest))
+    newest.attrs.update(read=len(frame), superseded=len(frame) - len(newest),
+                        damaged=[(str(error.path), error.problem) for error in damaged])
     return _derive(newest)
 
 
-def unfinished_folders(paths: list[Path]) -> list[Path]:
-    """Run folders that hold a resolved config but no result yet (running or interrupted)."""
-    folders = {config.parent for path in map(Path, paths) if path.is_dir()
-               for config in path.rglob(CONFIG_FILE)}
-    return sorted(folder for folder in folders if not (folder / RESULT_FILE).exists())
-
-
-def unfinished_record(folder: Path) -> dict:
-    """What the run folder's config says about the experiment, and how far it got."""
-    path = folder / CONFIG_FILE
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not a readable run config: {exc}") from None
-    model, data, train, evaluate = (config.get(key) or {} for key in ("model", "data", "train", "eval"))
-    epochs = len(read_metrics(folder))
-    planned = f" of {train['epochs']}" if "epochs" in train else ""
-    clips, crops = evaluate.get("clips", 1), evaluate.get("crops", 1)
-    return {"id": folder.name, "name": config.get("name", folder.name), "method": model.get("method"),
-            "backbone": model.get("backbone"), "dataset": data.get("dataset"),
-            "frames": data.get("frames"), "clips": clips, "crops": crops, "views": clips * crops,
-            "epochs": epochs, "status": UNFINISHED, "run_dir": str(folder),
-            "reason": f"no {RESULT_FILE} yet; {epochs}{planned} epochs in {METRICS_FILE}"}
-
-
-def read_metrics(run_dir: Path) -> pd.DataFrame:
-    """The per-epoch metrics of a run folder, one row per epoch (the last line wins when a
-    resumed run logged an epoch twice); a line cut short by a killed run is skipped."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return pd.DataFrame()
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+def read_runs(paths: list[Path]) -> tuple[list[tuple[Path, RunRecord]], list[DamagedRecord]]:
+    """(run folder, record) for every run folder under `paths`: its result.json, or what its
+    config.yaml says of a run without one; and the files that could not be read."""
+    records, damaged = [], []
+    for folder in _run_folders(paths):
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("%s:%d: skipped an unreadable metrics line", path, number)
-    frame = pd.DataFrame(rows)
-    if "epoch" in frame:
-        frame = frame.drop_duplicates("epoch", keep="last").sort_values("epoch")
-    return frame.reset_index(drop=True)
+            record = read_record(folder / RESULT_FILE)
+            if record is None:
+                record = unfinished_record(folder, len(read_metrics(folder)))
+        except DamagedRecord as error:
+            log.warning("skipped a damaged run folder: %s", error)
+            damaged.append(error)
+            continue
+        records.append((folder, record))
+    return records, damaged
+
+
+def _run_folders(paths: list[Path]) -> list[Path]:
+    """Folders holding a record or a resolved config (a record file may be named directly)."""
+    folders = set()
+    for path in map(Path, paths):
+        if path.is_file():
+            folders.add(path.parent)
+            continue
+        for name in (RESULT_FILE, CONFIG_FILE):
+            folders.update(found.parent for found in path.rglob(name))
+    return sorted(folders)
 
 
 def _newest_per_id(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..results import FINISHED
+from ..store.record import FINISHED
 from .tables import gflops
 
 WITHIN_POINTS = 1.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import UserError, did_you_mean
+from ...core.errors import UserError, did_you_mean
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import UserError
+from ...core.errors import UserError
 from .common import Annotations, Entry, annotation_file, json_items, read_json
 
 PREFIX = "Diving48_V2"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from ...errors import UserError
+from ...core.errors import UserError
 from .common import Annotations, Entry, read_lines
 
 SUFFIX = "_test_split{}.txt"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ...errors import UserError
+from ...core.errors import UserError
 from .common import Annotations, Entry, annotation_file, label_of, positions
 
 COLUMNS = ("youtube_id", "time_start", "time_end")

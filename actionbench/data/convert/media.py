@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import UserError
+from ...core.errors import UserError
 from ..catalog import Layout, split_template
 from ..videos import count_frames, is_video
 

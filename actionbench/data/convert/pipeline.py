@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...atomic import write_text
-from ...errors import UserError
+from ...core.atomic import write_text
+from ...core.errors import UserError
 from ..annotations import VideoRecord, write_list
 from ..catalog import CLASSES_FILE, DatasetInfo, Layout, ListFormat, get_dataset, read_class_names
 from ..pool import run_parallel

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import UserError
+from ...core.errors import UserError
 from .common import (
     Annotations,
     Entry,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ...errors import UserError, did_you_mean
+from ...core.errors import UserError, did_you_mean
 from .common import Annotations
 
 

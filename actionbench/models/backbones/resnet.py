@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torchvision.models import resnet
 
-from ..registry import register_backbone
+from ...plan.registry import register_backbone
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
 

@@ -1,4 +1,4 @@
-"""DPTAM: Double Pooling Temporal Attention Module (MIE-Net, li-stu-998/MIE-Net), sheet §12.
+"""DPTAM: Double Pooling Temporal Attention Module (MIE-Net, li-stu-998/MIE-Net); docs/methods/dptam.md.
 
 A channel-temporal attention placed in every residual block after conv1 -> bn1 -> relu and
 before conv2 (TANet's TAM position), on the C' channels of the bottleneck. For x viewed as
@@ -27,12 +27,28 @@ import torch
 from torch import nn
 from torchvision.models.resnet import ResNet
 
+from ...plan.registry import BuildContext, KeyConvention, register_method
 from ..insert import insert_before
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import PA_UNUSED, TSN_WRAPPER_RULES
 
 REDUCTION = 4
 KERNEL_SIZE = 3
+
+MIENET_DPTAM_RULES = (
+    (r"\.tlam\.p1_conv1\.", ".conv2.temporal.context."),
+    (r"\.tlam\.dptam\.", ".conv2.temporal.attention."),
+    *TSN_WRAPPER_RULES,
+)
+"""li-stu-998/MIE-Net@8100e30 keeps TSM's `TSN` wrapper and wraps each block as
+`layerX.Y.net`, its DPTAM as `layerX.Y.tlam.{p1_conv1,dptam}`."""
+MIENET_UNUSED = (*PA_UNUSED, r"^PA\.conv[123]\.", r"\.tlam\.conv_mask\.")
+"""What MIE-Net's code creates but its forward never runs: the PA layer's BasicConvs and
+bias, and each DPTAM's `conv_mask`."""
+MIENET_FOR_DPTAM = KeyConvention("li-stu-998/MIE-Net", rules=MIENET_DPTAM_RULES,
+                                 unused=(*MIENET_UNUSED, r"^w$"))
+"""MIE-Net's `ops/models.py` creates the AFM weights `w` for every ResNet, but only the RGB +
+motion forward reads them: a checkpoint of its DPTAM-only (RGB) model holds an unused `w`."""
 
 
 class DPTAM(nn.Module):
@@ -68,9 +84,10 @@ def insert_dptam(resnet: ResNet, frames: int) -> None:
     insert_before(resnet, "conv2", lambda block: DPTAM(block.bn1.num_features, frames))
 
 
-@register_method("dptam", family="2D",
+@register_method("dptam", family="2D", docs="docs/methods/dptam.md",
                  description="Double Pooling Temporal Attention Module (MIE-Net's DPTAM only): "
-                             "channel-temporal attention before conv2 of every block")
+                             "channel-temporal attention before conv2 of every block",
+                 checkpoints=(MIENET_FOR_DPTAM,))
 def dptam(ctx: BuildContext) -> nn.Module:
     resnet = build_resnet(ctx)
     insert_dptam(resnet, ctx.frames)

@@ -54,9 +54,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from torch import nn
 
+from ...plan.registry import BuildContext, register_method
 from ..insert import insert_before
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
 
 
 class ESTIOptions(BaseModel):
@@ -128,6 +128,7 @@ def esti_module(channels: int, frames: int, options: ESTIOptions) -> nn.Sequenti
 
 
 @register_method("esti", family="2D", options=ESTIOptions, reconstructed=True,
+                 docs="docs/methods/esti.md",
                  description="ESTI, reconstructed from the description (no code or paper text): "
                              "local motion excitation + global multi-scale temporal and channel "
                              "enhancement before conv2 of every block")

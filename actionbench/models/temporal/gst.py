@@ -1,4 +1,4 @@
-"""GST: Grouped Spatial-Temporal aggregation (Luo & Yuille, ICCV 2019). Sheet §9.
+"""GST: Grouped Spatial-Temporal aggregation (Luo & Yuille, ICCV 2019); docs/methods/gst.md.
 
 Following chenxuluo/GST-video (`GST.py`), the 3x3 conv2 of every block becomes two parallel
 convolutions whose outputs are concatenated along channels before the block's bn2 (so bn2
@@ -34,9 +34,25 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
+from ...plan.registry import (
+    BuildContext,
+    ContractInput,
+    KeyConvention,
+    PublishedCost,
+    Setting,
+    register_method,
+)
 from ..insert import replace_layer
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import TSN_WRAPPER_RULES
+
+GST_REPOSITORY = KeyConvention("chenxuluo/GST-video", rules=(
+    *TSN_WRAPPER_RULES,
+    (r"\.Tconv\.", ".conv2.temporal."),
+    (r"(layer\d\.\d+)\.conv2\.weight$", r"\1.conv2.spatial.weight"),
+))
+"""GST-video keeps TSM's `TSN` wrapper; its grouped conv is `conv2` (the spatial part) and
+`Tconv` (the temporal part), with 5-D kernels of a singleton time axis for the spatial one."""
 
 
 class GSTOptions(BaseModel):
@@ -93,9 +109,16 @@ def slice_full_conv2(module: GroupedSpatioTemporalConv, state_dict, prefix, *_) 
         state_dict.setdefault(prefix + "spatial.weight", full[:out_channels, :in_channels])
 
 
-@register_method("gst", family="2D", options=GSTOptions,
-                 description="GST: conv2 of every block split into a 3x3 spatial and a 3x3x3 "
-                 "temporal group (alpha=4, beta=2; beta=1 is GST-Large)")
+@register_method(
+    "gst", family="2D", options=GSTOptions, docs="docs/methods/gst.md",
+    description="GST: conv2 of every block split into a 3x3 spatial and a 3x3x3 temporal group "
+                "(alpha=4, beta=2; beta=1 is GST-Large)",
+    checkpoints=(GST_REPOSITORY,),
+    contract_inputs=(ContractInput(), ContractInput.of(beta=1)),
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 174),
+                             "GST (Luo & Yuille, ICCV 2019), Table 1: GST-R50 8f", params_m=21.0,
+                             note="rounded; the paper's FLOPs figure is discussed in the "
+                             "method's note"),))
 def gst(ctx: BuildContext) -> nn.Module:
     options: GSTOptions = ctx.options
     resnet = build_resnet(ctx)

@@ -1,4 +1,4 @@
-"""MIE-Net: Motion Information Enhancement Network (li-stu-998/MIE-Net), sheet §12.
+"""MIE-Net: Motion Information Enhancement Network (li-stu-998/MIE-Net); docs/methods/mienet.md.
 
 PAN_Lite's input side with an adaptive fusion, and DPTAM instead of TSM for temporal modelling:
 
@@ -9,13 +9,16 @@ PAN_Lite's input side with an adaptive fusion, and DPTAM instead of TSM for temp
   cat([w1 RGB', w2 PA']) is the 6-channel input of PAN's widened conv1 (mean-RGB kernels);
 - DPTAM in every block before conv2; no temporal shift (the MIE-Net code's `--shift` is off);
 - head: TSN's dropout + fc + average consensus. The code's forward returns the consensus of
-  `new_fc` outputs with `has_VAP` off (its `new_fc` is never created, a bug in the release, sheet
-  §12); the sheet's 26.40 M count includes that K-class fc.
+  `new_fc` outputs with `has_VAP` off (its `new_fc` is never created, one of the release's bugs
+  listed in docs/methods/mienet.md#how-the-source-counts-cost); the 26.40 M a reference-built
+  model would count includes that K-class fc.
 
 Cost at ResNet-50, T = 8, 224^2: PAN_Lite's stem cost without any shift, 32.70 + 1.888 (PA conv)
-+ 0.944 (6-channel conv1) + 0.02 (DPTAM) = 35.55 G (sheet: about 35.6 G).
++ 0.944 (6-channel conv1) + 0.02 (DPTAM) = 35.55 G; no cost is published
+(docs/methods/mienet.md#our-measured-cost).
 
-Parameters: the sheet's 26.40 M (K = 174) counts layers the reference creates but never runs:
+Parameters: a model built by the reference code counts 26.40 M (K = 174), including layers it
+creates but never runs (docs/methods/mienet.md#our-measured-cost):
 16 DPTAM `conv_mask` convs (sum of C' + 1 = 3,792) and the PA layer's three BasicConvs (393). They
 are not built here, and neither is the PA conv bias (8), which cancels in F_i - F_{i+1} (see
 pan.py). Used layers only: 23,508,032 (ResNet-50 without fc) + 9,408 (conv1's 3 extra input
@@ -28,14 +31,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...plan.registry import BuildContext, KeyConvention, register_method
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
-from .dptam import insert_dptam
+from ..reference_keys import PA_RULES
+from .dptam import MIENET_DPTAM_RULES, MIENET_UNUSED, insert_dptam
 from .pan import FRAMES_PER_SEGMENT, PersistenceStem, widen_first_conv
+
+MIENET = KeyConvention("li-stu-998/MIE-Net", rules=(
+    *PA_RULES,
+    (r"^w$", "stem.modality_logits"),
+    *MIENET_DPTAM_RULES,
+), unused=MIENET_UNUSED)
 
 
 class AdaptiveFusionStem(PersistenceStem):
-    """PAN's stem with AFM's gated, softmax-weighted fusion of RGB and PA (sheet §12)."""
+    """PAN's stem with AFM's gated, softmax-weighted fusion of RGB and PA (MIE-Net
+    ops/models.py forward; docs/methods/mienet.md#what-it-is)."""
 
     def __init__(self, segments: int):
         super().__init__(segments, pa_init_std=None)
@@ -48,8 +59,10 @@ class AdaptiveFusionStem(PersistenceStem):
 
 
 @register_method("mienet", family="2D", frames_per_segment=FRAMES_PER_SEGMENT,
+                 docs="docs/methods/mienet.md",
                  description="MIE-Net: adaptive fusion of RGB and persistence-of-appearance "
-                             "maps (4 frames per segment), DPTAM in every block")
+                             "maps (4 frames per segment), DPTAM in every block",
+                 checkpoints=(MIENET,))
 def mienet(ctx: BuildContext) -> nn.Module:
     resnet = build_resnet(ctx)
     widen_first_conv(resnet, 3 + FRAMES_PER_SEGMENT - 1)

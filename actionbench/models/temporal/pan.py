@@ -1,4 +1,4 @@
-"""PAN_Lite: Persistent Appearance Network (Zhang, Zou, Chen, Gan; arXiv 2008.03462), sheet §11.
+"""PAN_Lite: Persistence of Appearance (Zhang, Zou, Chen, Gan; arXiv 2008.03462); docs/methods/pan.md.
 
 Three parts around a TSM ResNet:
 
@@ -22,7 +22,8 @@ Deviations from the reference code (zhang-can/PAN-PyTorch):
 - VAP accepts any T >= 2 (see `VAPHead`); the original crashes unless T is a multiple of
   2^(levels - 1), and for those T both agree.
 - The first-conv learning-rate multipliers (x5 weight, x10 bias) belong to the optimiser, not
-  to the network, and are not applied here.
+  to the network, and are not applied here. In PAN's code they fall on the first convolution
+  registered, the PA conv, not the widened conv1 (docs/methods/pan.md#published-numbers).
 """
 
 from __future__ import annotations
@@ -32,14 +33,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torchvision.models.resnet import ResNet
 
+from ...plan.registry import BuildContext, KeyConvention, PublishedCost, Setting, register_method
 from ..backbones.resnet import spread_rgb_kernels
 from ..insert import insert_before
 from ..recognizer2d import build_resnet, new_classifier, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import PA_RULES, PA_UNUSED, TSN_WRAPPER_RULES
 from .tsm import TemporalShift, shifted_blocks
 
+PAN_REPOSITORY = KeyConvention("zhang-can/PAN-PyTorch", rules=(
+    *PA_RULES,
+    (r"^base_model\.fc\.TES\.", "head.tes."),
+    (r"^base_model\.fc\.pred\.", "head.fc."),
+    *TSN_WRAPPER_RULES,
+), unused=PA_UNUSED)
+"""TSM's naming, with the PA layer as `PA.shallow_conv` and the VAP head as
+`base_model.fc.{TES,pred}`."""
+
 FRAMES_PER_SEGMENT = 4
-"""PAN's m: consecutive frames per segment, giving m - 1 = 3 PA maps (sheet §11)."""
+"""PAN's m: consecutive frames per segment, giving m - 1 = 3 PA maps (PAN-PyTorch main.py
+data_length = 4; docs/methods/pan.md#what-it-is)."""
 PA_FEATURES = 8
 PA_EPS = 1e-6
 """Added to the feature difference before the norm, as `nn.PairwiseDistance` does."""
@@ -56,9 +68,10 @@ class PersistenceOfAppearance(nn.Module):
     """The PA layer: (B, m, 3, H, W) frames -> (B, m - 1, H, W) maps.
 
     PA_i = ||F_i - F_{i+1} + 1e-6||_2 over the 8 channels of the shared conv's features F, pixel
-    by pixel (the norm over channels that old PyTorch's `PairwiseDistance` computed, sheet §11).
+    by pixel (the norm over channels that old PyTorch's `PairwiseDistance` computed;
+    docs/methods/pan.md#our-implementation-and-its-deviations).
     `init_std`: PAN initialises the conv N(0, init_std) (0.001); None keeps PyTorch's default
-    init, as MIE-Net does (sheet §12).
+    init, as MIE-Net does (docs/methods/mienet.md#what-it-is).
     """
 
     def __init__(self, init_std: float | None = 0.001):
@@ -112,7 +125,8 @@ def widen_first_conv(resnet: ResNet, in_channels: int) -> None:
 
 
 class VAPHead(nn.Module):
-    """Various-timescale Aggregation Pooling (sheet §11): (N*T, D) features -> (N, K) logits.
+    """Various-timescale Aggregation Pooling (PAN-PyTorch ops/PAN_modules.py VAP;
+    docs/methods/pan.md#what-it-is): (N*T, D) features -> (N, K) logits.
 
     levels = floor(log2 T); timescale tau = 2^i (i < levels) gives tau vectors, vector j being
     the max over frames j, j + tau, j + 2 tau, ... (the reference's MaxPool3d with kernel T/tau
@@ -152,10 +166,15 @@ class VAPHead(nn.Module):
         return self.fc(self.dropout((pooled * weights.unsqueeze(2)).sum(dim=1)))
 
 
-@register_method("pan", family="2D", options=PANOptions, min_frames=2,
-                 frames_per_segment=FRAMES_PER_SEGMENT,
-                 description="PAN_Lite: RGB + persistence-of-appearance maps (4 frames per "
-                             "segment) in a 6-channel TSM ResNet, VAP head")
+@register_method(
+    "pan", family="2D", options=PANOptions, min_frames=2, frames_per_segment=FRAMES_PER_SEGMENT,
+    docs="docs/methods/pan.md",
+    description="PAN_Lite: RGB + persistence-of-appearance maps (4 frames per segment) in a "
+                "6-channel TSM ResNet, VAP head",
+    checkpoints=(PAN_REPOSITORY,),
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 174),
+                             "zhang-can/PAN-PyTorch@2d96513:README.md, PAN_Lite", gflops=35.7,
+                             note="rounded; its extra 0.2 G is not documented"),))
 def pan(ctx: BuildContext) -> nn.Module:
     options: PANOptions = ctx.options
     resnet = build_resnet(ctx)

@@ -1,4 +1,4 @@
-"""STM: SpatioTemporal and Motion encoding (Jiang, Wang, Gan, Wu, Yan, ICCV 2019). Sheet §10.
+"""STM: SpatioTemporal and Motion encoding (Jiang, Wang, Gan, Wu, Yan, ICCV 2019); docs/methods/stm.md.
 
 Every residual block becomes an STM block: the block's 1x1 reduction (conv1 -> bn1 -> ReLU)
 feeds two parallel paths whose outputs are summed, then the block goes on as before (bn2 ->
@@ -10,22 +10,20 @@ ReLU -> 1x1 restore conv3 -> bn3, + identity). The paths replace the 3x3 conv2:
   + BN; for t < T the motion H_t = K * F_{t+1} - F_t with K a depthwise 3x3 conv; a zero map
   for the last frame; 1x1 conv back to C channels carrying the block's stride, + BN.
 
-No official code is public: this follows the paper's architecture as the sheet describes it
-(not a reconstruction from an abstract, unlike ESTI), and where the sheet is [unverified] in
-detail these choices are ours:
+No official code is public. The abstract and Figure 3 of the paper fix the block structure
+(CSTM and CMM in parallel, replacing every residual block of an ImageNet ResNet-50, no temporal
+reduction); the module internals below follow the paper's design as later work describes it,
+unverified against its text (docs/methods/stm.md#what-it-is), and where those details are open
+these choices are ours:
 
 - The temporal conv starts as a TSM-like shift (first C/4 channels read frame t-1, the middle
-  C/2 frame t, the last C/4 frame t+1), as in a public STM.py whose header names the paper's
-  first author (not an official release); the sheet's unofficial code zeroes the last quarter
-  instead, which the sheet judges a bug. With this start and no BN between it and conv2,
-  CSTM begins as a shifted ImageNet conv2.
+  C/2 frame t, the last C/4 frame t+1). With this start and no BN between it and conv2, CSTM
+  begins as a shifted ImageNet conv2.
 - The sum feeds torchvision's bn2 (the block's ImageNet bn2), so BN follows the CMM convs and
-  the sum, but not the temporal conv (the sheet's unofficial code puts one there; it would
-  hold 2C parameters per block, 7,552 for ResNet-50). That STM.py instead adds CMM after
-  conv2 -> bn2 -> ReLU, has no BN after the expansion, and max-pools CMM for stride 2; we
-  follow the sheet (stride on the 1x1 expansion, BN after it).
-- New convs use torchvision ResNet's init (kaiming-normal fan_out, relu), BNs weight 1, bias
-  0; the STM.py above leaves PyTorch's default init.
+  the sum, but not the temporal conv (a BN there would hold 2C parameters per block, 7,552 for
+  ResNet-50; docs/methods/stm.md#our-implementation-and-its-deviations). CMM puts the block's
+  stride on its 1x1 expansion, with BN after it (same note).
+- New convs use torchvision ResNet's init (kaiming-normal fan_out, relu), BNs weight 1, bias 0.
 - BasicBlock (ResNet-18/34; STM is defined on Bottleneck): conv2 is replaced the same way. It
   is the 3x3 conv that, like Bottleneck's conv2, reads the block's first conv -> BN -> ReLU
   output, with C channels in and out; its stride is 1, conv1 keeping the block's stride.
@@ -39,9 +37,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ...plan.registry import BuildContext, PublishedCost, Setting, register_method
 from ..insert import replace_layer
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
 
 
 class STMOptions(BaseModel):
@@ -115,9 +113,14 @@ class STMConv(nn.Module):
         return f"frames={self.frames}"
 
 
-@register_method("stm", family="2D", options=STMOptions, min_frames=2,
-                 description="STM: channel-wise spatio-temporal (CSTM) + motion (CMM) paths in "
-                 "place of conv2 of every block")
+@register_method(
+    "stm", family="2D", options=STMOptions, min_frames=2, docs="docs/methods/stm.md",
+    description="STM: channel-wise spatio-temporal (CSTM) + motion (CMM) paths in place of "
+                "conv2 of every block",
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 174),
+                             "STM (Jiang et al., ICCV 2019), Table 1: STM 8f", gflops=33.3,
+                             params_m=24.0, note="rounded; see the method's note for what the "
+                             "extra 0.3 G may count"),))
 def stm(ctx: BuildContext) -> nn.Module:
     options: STMOptions = ctx.options
     resnet = build_resnet(ctx)

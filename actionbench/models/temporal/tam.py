@@ -1,7 +1,8 @@
 """TAM (IBM): the temporal aggregation module of "More Is Less" (Fan et al., NeurIPS 2019),
-as re-implemented in IBM/action-recognition-pytorch (Chen et al., CVPR 2021). Sheet §3.
+as re-implemented in IBM/action-recognition-pytorch (Chen et al., CVPR 2021); docs/methods/tam.md.
 
-Not liu-zhy's "Temporal Adaptive Module" (TANet, sheet §4), which shares the name.
+Not liu-zhy's "Temporal Adaptive Module" (TANet, Liu et al., ICCV 2021), which shares the name;
+docs/methods/tam.md#what-it-is says how they differ.
 
 In every residual block (Bottleneck and BasicBlock alike) the residual branch first blends
 each frame with its neighbours: `blending_frames` depthwise 1x1 convolutions (no bias) on the
@@ -31,9 +32,10 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ...plan.registry import BuildContext, ContractInput, PublishedCost, Setting, register_method
 from ..insert import STAGES, Before, insert_before
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import IBM, IBM_COST
 
 
 class TAMOptions(BaseModel):
@@ -106,9 +108,19 @@ def pooled_frames(frames: int) -> int:
     return (frames - 1) // 2 + 1
 
 
-@register_method("tam", family="2D", options=TAMOptions,
-                 description="TAM (IBM, 'More Is Less'): depthwise temporal aggregation of "
-                 "neighbouring frames before conv1 of every block")
+@register_method(
+    "tam", family="2D", options=TAMOptions, docs="docs/methods/tam.md",
+    description="TAM (IBM, 'More Is Less'): depthwise temporal aggregation of neighbouring "
+                "frames before conv1 of every block",
+    checkpoints=(IBM,),
+    contract_inputs=(ContractInput(), ContractInput.of(frames=16, temporal_pool=True),
+                 ContractInput.of(blending_frames=5, blending_method="max", dw_conv=False)),
+    published=(
+        PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=32.831963136,
+                      params_m=23.725655, exact=True),
+        PublishedCost(Setting.of("resnet18", 8, 224, 87), IBM_COST, gflops=14.530768896,
+                      params_m=11.225559, exact=True),
+    ))
 def tam(ctx: BuildContext) -> nn.Module:
     options: TAMOptions = ctx.options
     resnet = build_resnet(ctx)

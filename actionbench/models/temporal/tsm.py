@@ -15,9 +15,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from ...plan.registry import BuildContext, PublishedCost, Setting, register_method
 from ..insert import BlockFilter, insert_before, wrap_block
 from ..recognizer2d import build_resnet, recognizer_2d
-from ..registry import BuildContext, register_method
+from ..reference_keys import TSM_REPOSITORY
 
 
 class TSMOptions(BaseModel):
@@ -57,8 +58,13 @@ def shifted_blocks(resnet) -> BlockFilter:
     return lambda stage, index: index % n_round == 0
 
 
-@register_method("tsm", family="2D", options=TSMOptions,
-                 description="Temporal Shift Module: residual shift of 1/8 channels each way")
+@register_method(
+    "tsm", family="2D", options=TSMOptions, docs="docs/methods/tsm.md",
+    description="Temporal Shift Module: residual shift of 1/8 channels each way",
+    checkpoints=(TSM_REPOSITORY,),
+    published=(PublishedCost(Setting.of("resnet50", 8, 224, 400),
+                             "TSM (Lin et al., ICCV 2019), Table 1: TSM 8f", gflops=33, params_m=24.3,
+                             note="rounded; the shift adds no parameters and no multiply-adds"),))
 def tsm(ctx: BuildContext) -> nn.Module:
     options: TSMOptions = ctx.options
     resnet = build_resnet(ctx)

@@ -6,8 +6,21 @@ method is measured against.
 
 from __future__ import annotations
 
+from ...plan.registry import PublishedCost, Setting, register_method
 from ..recognizer2d import recognizer_2d
-from ..registry import register_method
+from ..reference_keys import IBM, IBM_COST, TSM_REPOSITORY
 
-register_method("tsn", family="2D", description="Temporal Segment Networks: per-frame ResNet, "
-                "average consensus (order-blind baseline)")(recognizer_2d)
+register_method(
+    "tsn", family="2D", docs="docs/methods/tsn.md", order_sensitive=False,
+    description="Temporal Segment Networks: per-frame ResNet, average consensus (order-blind "
+                "baseline)",
+    checkpoints=(IBM, TSM_REPOSITORY),
+    published=(
+        PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=32.697090048,
+                      params_m=23.686295, exact=True),
+        PublishedCost(Setting.of("resnet18", 8, 224, 87), IBM_COST, gflops=14.508490752,
+                      params_m=11.221143, exact=True),
+        PublishedCost(Setting.of("resnet50", 8, 224, 400),
+                      "TSM (Lin et al., ICCV 2019), Table 1: TSN 8f", gflops=33, params_m=24.3,
+                      note="the paper's rounded figures, for a 400-class head"),
+    ))(recognizer_2d)

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from ...results import FINISHED
+from ...store.record import FINISHED
 from .cost import plot_accuracy_vs_gflops, plot_accuracy_vs_throughput
 from .curves import plot_training_curves
 from .frames import plot_accuracy_vs_frames

@@ -9,8 +9,8 @@ from textwrap import shorten
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from ...results import FINISHED
-from ..records import read_metrics
+from ...store.metrics_log import read_metrics
+from ...store.record import FINISHED
 from .style import FigureFile, new_figure, save
 
 LOG_RANGE = 8
@@ -26,8 +26,8 @@ PANELS = [  # metrics column, line label, colour, panel
 
 def plot_training_curves(row: pd.Series, path: Path) -> FigureFile | None:
     """None when the run logged no epoch."""
-    metrics = read_metrics(Path(row["run_dir"]))
-    if metrics.empty or "epoch" not in metrics:
+    metrics = pd.DataFrame(read_metrics(Path(row["run_dir"])))
+    if metrics.empty:
         return None
     fig, axes = new_figure(2.8, columns=2)
     for column, label, colour, panel in PANELS:

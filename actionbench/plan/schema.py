@@ -1,0 +1,163 @@
+"""The typed experiment schema: every knob in one place, each with a one-line description.
+
+The field descriptions are the documentation: `benchmark.py list fields` prints them and the
+README's schema section is generated from the same source. Validation is pydantic's (strict
+about unknown keys and types); checks against the registries, and everything derived from a
+spec, are `config.resolve`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+ADDED_LATER = {"id_when_set": True}
+"""`json_schema_extra` of a field added after run ids were first issued: at its default it
+computes what runs did before it existed, so it enters the run id only when set to something
+else (`plan.spec_id`), and older run folders keep their ids."""
+
+
+class ModelSpec(StrictModel):
+    method: str = Field(description="temporal method, see `benchmark.py list methods`")
+    backbone: str | None = Field(
+        None, description="backbone, see `benchmark.py list methods`; default: the method's")
+    pretrained: str = Field("none", description="none | imagenet | path to a local state dict")
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="method-specific options, validated by the method")
+
+
+class DataSpec(StrictModel):
+    dataset: str = Field(description="dataset name, see `benchmark.py list datasets`")
+    root: str | None = Field(None, description="dataset folder; default: the catalog's")
+    train_list: str | None = Field(None, description="training list, relative to root")
+    val_list: str | None = Field(None, description="evaluation list, relative to root")
+    layout: Literal["frames", "videos"] | None = Field(
+        None, description="frames: JPEG frame folders; videos: video files decoded on the fly; "
+                          "default: what the lists name (video files by their suffix)")
+    template: str | None = Field(None, description="frame file names, e.g. '{:05d}.jpg'; "
+                                                   "default: the catalog's")
+    flip_label_map: str | None = Field(
+        None, description="file of 'label <-> label' pairs (numbers or names from classes.txt), "
+                          "relative to root: training flips clips and swaps these labels, also "
+                          "on datasets that are otherwise never flipped")
+    frames: PositiveInt = Field(8, description="frames per clip (segments for TSN sampling)")
+    sampling: Literal["segment", "dense"] = Field(
+        "segment", description="segment: one frame per equal segment (TSN); dense: frames "
+                               "dense_stride apart in one window (I3D, non-local, TSM Kinetics)")
+    dense_stride: PositiveInt = Field(8, description="frame interval of dense sampling")
+    input_size: PositiveInt = Field(224, description="square crop fed to the network")
+    scale_size: PositiveInt | None = Field(
+        None, description="short side before cropping; default input_size * 256 / 224")
+    workers: int = Field(2, ge=0, description="DataLoader worker processes")
+    prefetch_factor: PositiveInt = Field(2, description="batches each worker loads ahead "
+                                                        "(with workers > 0)")
+    persistent_workers: bool = Field(True, description="keep the workers between epochs "
+                                                       "(with workers > 0)")
+    pin_memory: bool = Field(True, description="page-locked batches for faster host-to-GPU "
+                                               "copies (CUDA only)")
+    gpu_decode: bool = Field(False, description="decode training JPEGs on the GPU (nvJPEG); "
+                                                "the workers only read files (CUDA only)")
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="a missing or corrupt frame or video: fail (stop, naming the file) or "
+                            "skip the sample, count it and go on (the record lists the skips)")
+
+
+class TrainSpec(StrictModel):
+    epochs: PositiveInt = Field(50, description="training epochs")
+    batch_size: PositiveInt = Field(64, description="clips per optimisation step, over all "
+                                                  "processes (split between them)")
+    lr: PositiveFloat = Field(0.01, description="base learning rate (SGD)")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    weight_decay: float = Field(5e-4, ge=0, description="L2 weight decay")
+    schedule: Literal["step", "cosine"] = Field("step", description="learning-rate schedule")
+    lr_steps: list[PositiveInt] = Field(default_factory=lambda: [30, 40, 45],
+                                        description="epochs at which a step schedule decays")
+    lr_gamma: float = Field(0.1, gt=0, le=1, description="decay factor of the step schedule")
+    clip_grad: PositiveFloat | None = Field(20.0, description="max gradient norm; null: off")
+    dropout: float = Field(0.5, ge=0, lt=1, description="dropout before the classifier")
+    amp: Literal["none", "bf16", "fp16"] = Field(
+        "bf16", description="mixed precision on CUDA: bf16 autocast, fp16 autocast with a "
+                            "gradient scaler, or none (ignored on the CPU; true/false mean bf16/none)")
+    channels_last: bool = Field(True, description="channels-last memory format on CUDA (tensor "
+                                                  "cores); ignored on the CPU")
+    compile: bool = Field(False, description="torch.compile the network (slower start, faster steps)")
+    sync_bn: bool = Field(False, description="synchronise BatchNorm statistics across processes "
+                                             "(CUDA, several processes)")
+    partial_bn: bool = Field(False, description="TSN's partial BN: freeze the statistics and affine "
+                                                "parameters of every BatchNorm but the first")
+    fc_lr_mult: tuple[PositiveFloat, PositiveFloat] = Field(
+        (1.0, 1.0), description="lr multipliers of the classifier's weight and bias; [5, 10] is "
+                                "TSN/TSM's recipe for a new classifier on a pretrained backbone")
+    warmup_epochs: float = Field(0, ge=0, description="linear lr warm-up over the first epochs "
+                                                      "(fractional allowed), times the schedule")
+    lr_scaling: Literal["none", "linear"] = Field(
+        "none", description="linear: lr * batch_size / base_batch_size (Goyal et al.)")
+    base_batch_size: PositiveInt | None = Field(
+        None, description="the batch the lr was tuned for (lr_scaling: linear); default: batch_size")
+    checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N iterations "
+                                                       "(0: at epoch ends only)")
+    seed: int = Field(0, description="seed for weights, sampling and augmentation")
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _amp_from_bool(cls, value: Any) -> Any:
+        """Older files say `amp: true/false`."""
+        return {True: "bf16", False: "none"}.get(value, value) if isinstance(value, bool) else value
+
+
+class EvalSpec(StrictModel):
+    clips: PositiveInt = Field(1, description="temporal clips per video at test time")
+    crops: Literal[1, 3, 10] = Field(1, description="spatial crops per clip at test time")
+    batch_size: PositiveInt = Field(16, description="videos per evaluation batch (per process)")
+    interval: PositiveInt = Field(1, description="evaluate every N training epochs (the last "
+                                  "one always); a larger N saves time, the curves get fewer points")
+    aggregate: Literal["softmax", "logits"] = Field(
+        "softmax", json_schema_extra=ADDED_LATER,
+        description="how a video's views are averaged: the mean of their softmax, or the mean of "
+                    "their logits (TSM's test_models.py, IBM's test.py), softmax after the mean")
+
+
+class CostSpec(StrictModel):
+    warmup: PositiveInt = Field(3, description="untimed forward passes before timing")
+    repeats: PositiveInt = Field(20, description="timed forward passes (median reported)")
+    throughput_batch: PositiveInt = Field(8, description="batch size of the throughput run")
+
+
+class PaperSpec(StrictModel):
+    top1: float | None = Field(None, description="published top-1 (%)")
+    top5: float | None = Field(None, description="published top-5 (%)")
+    gflops: float | None = Field(None, description="published GFLOPs per view")
+    params_m: float | None = Field(None, description="published parameters (millions)")
+    views: str | None = Field(None, description="published test views, e.g. '2x3'")
+    source: str = Field(description="paper and table, or repository and file")
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+
+
+class ExperimentSpec(StrictModel):
+    name: str = Field(pattern=NAME_PATTERN, max_length=120,
+                      description="readable name; letters, digits, '.', '_', '+', '-'")
+    description: str = Field("", description="free text shown in listings")
+    model: ModelSpec
+    data: DataSpec
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    eval: EvalSpec = Field(default_factory=EvalSpec)
+    cost: CostSpec = Field(default_factory=CostSpec)
+    paper: PaperSpec | None = Field(None, description="published numbers for comparison")
+
+
+def section_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The schema class of section `name` of `model` (e.g. TrainSpec for 'train'), or None
+    when the field holds a plain value."""
+    annotation = model.model_fields[name].annotation
+    for candidate in getattr(annotation, "__args__", (annotation,)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None

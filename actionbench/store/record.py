@@ -1,0 +1,184 @@
+"""The result record: one typed object per run, written as `result.json` when the run ends.
+
+One constructor (`RunRecord.create`, from the plan and what the run measured) and one reader
+(`read_record`) that every consumer goes through: the run store to skip finished work, the
+report for its tables. The reader also reads the records of earlier versions, and the run
+folders that have no record yet (`unfinished_record`), so no layer stands in for a record
+with a dict of its own.
+
+Version history:
+1. the untyped record, without `schema_version`;
+2. the typed record: the same fields plus `schema_version`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..plan.plan import Plan
+from .metrics_log import METRICS_FILE
+from .provenance import Provenance
+
+SCHEMA_VERSION = 2
+RESULT_FILE = "result.json"
+CONFIG_FILE = "config.yaml"
+FINISHED = "finished"
+FAILED = "failed"
+UNFINISHED = "unfinished"
+"""Not written: the status the reader gives a run folder that holds no record yet."""
+Status = Literal["finished", "failed", "unfinished"]
+
+
+class WeightsSource(BaseModel):
+    """The file `eval --weights` evaluated."""
+
+    path: str
+    sha256: str
+    key_convention: str
+
+
+class RunRecord(BaseModel):
+    """Everything about one run. Fields a version-1 record may lack default to None."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    name: str | None = None
+    source: str | None = None
+    status: Status
+    reason: str | None = None
+    # what ran
+    method: str | None = None
+    family: str | None = None
+    reconstructed: bool | None = None
+    backbone: str | None = None
+    dataset: str | None = None
+    num_classes: int | None = None
+    frames: int | None = None
+    input_size: int | None = None
+    clips: int | None = None
+    crops: int | None = None
+    views: int | None = None
+    # what it scored
+    top1: float | None = None
+    top5: float | None = None
+    mean_class_acc: float | None = None
+    epochs: int | None = None
+    wall_time_s: float | None = None
+    device: str | None = None
+    processes: int | None = None
+    skipped_samples: int = 0
+    skipped_files: list[str] = Field(default_factory=list)
+    # what it costs (cost.measure_cost)
+    gflops: float | None = None
+    gflops_other: float | None = None
+    flops_by_operator: dict[str, float] | None = None
+    unsupported_ops: dict[str, int] | None = None
+    flops_convention: str | None = None
+    params_m: float | None = None
+    latency_ms: float | None = None
+    latency_iqr_ms: float | None = None
+    throughput: float | None = None
+    throughput_batch: int | None = None
+    memory_mb: float | None = None
+    cost_device: str | None = None
+    cost_dtype: str | None = None
+    cost_threads: int | None = None
+    # where it comes from
+    paper: dict[str, Any] | None = None
+    weights: WeightsSource | None = None
+    provenance: Provenance | None = None
+
+    @classmethod
+    def create(cls, plan: Plan, *, status: Status, metrics: dict, cost: dict, device: str,
+               provenance: Provenance, wall_time_s: float, epochs: int, processes: int = 1,
+               reason: str | None = None, skips: dict[str, Any] | None = None,
+               weights: WeightsSource | None = None) -> RunRecord:
+        """The record of a run of `plan`. `skips`: `FaultPolicy.summary()` of its data;
+        `cost`: `measure_cost`'s fields."""
+        spec = plan.spec
+        return cls(
+            id=plan.id, name=plan.name, source=plan.source, status=status, reason=reason,
+            method=plan.method.name, family=plan.family, reconstructed=plan.method.reconstructed,
+            backbone=plan.backbone, dataset=spec.data.dataset, num_classes=plan.num_classes,
+            frames=spec.data.frames, input_size=spec.data.input_size, clips=spec.eval.clips,
+            crops=spec.eval.crops, views=plan.views, top1=metrics.get("top1"),
+            top5=metrics.get("top5"), mean_class_acc=metrics.get("mean_class_acc"), epochs=epochs,
+            wall_time_s=wall_time_s, device=device, processes=processes, **(skips or {}), **cost,
+            paper=spec.paper.model_dump() if spec.paper else None, weights=weights,
+            provenance=provenance)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+class DamagedRecord(Exception):
+    """A file of a run folder that cannot be read as what it should be."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
+
+
+def read_record(path: Path) -> RunRecord | None:
+    """The record in `path`, of any version; None when there is none. A file that is not a
+    record raises `DamagedRecord` naming what is wrong with it."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DamagedRecord(path, f"cannot be read as text ({type(exc).__name__})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DamagedRecord(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise DamagedRecord(path, f"expected a JSON object, got a {type(data).__name__}")
+    data.setdefault("schema_version", 1)
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "record"
+        raise DamagedRecord(path, f"field '{field}': {first['msg']}") from None
+
+
+def unfinished_record(folder: Path, epochs_logged: int) -> RunRecord:
+    """What the run folder's config says about a run that has no record yet, and how far it
+    got (`epochs_logged` epochs in its metrics log)."""
+    path = Path(folder) / CONFIG_FILE
+    try:
+        config = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DamagedRecord(path, f"not a readable run config ({type(exc).__name__})") from None
+    if not isinstance(config, dict):
+        raise DamagedRecord(path, f"expected a mapping, got a {type(config).__name__}")
+    model, data, train, evaluate = (_section(config, key, path)
+                                    for key in ("model", "data", "train", "eval"))
+    planned = f" of {train['epochs']}" if "epochs" in train else ""
+    clips, crops = evaluate.get("clips", 1), evaluate.get("crops", 1)
+    try:
+        return RunRecord(id=Path(folder).name, name=config.get("name", Path(folder).name),
+                         status=UNFINISHED, method=model.get("method"),
+                         backbone=model.get("backbone"), dataset=data.get("dataset"),
+                         frames=data.get("frames"), clips=clips, crops=crops, views=clips * crops,
+                         epochs=epochs_logged,
+                         reason=f"no {RESULT_FILE} yet; {epochs_logged}{planned} epochs in {METRICS_FILE}")
+    except (ValidationError, TypeError) as exc:
+        raise DamagedRecord(path, f"not a run config ({str(exc).splitlines()[0]})") from None
+
+
+def _section(config: dict, key: str, path: Path) -> dict:
+    section = config.get(key) or {}
+    if not isinstance(section, dict):
+        raise DamagedRecord(path, f"section '{key}' is not a mapping")
+    return section

@@ -1,0 +1,93 @@
+"""The contract every registered method keeps, checked through the registry, so a new method
+is tested by registering it: output shape, gradients reaching every parameter, sensitivity to
+frame order (blindness for TSN), a classifier where the method says, and its cost at every
+setting its authors published one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from actionbench.cost.published import build_at, measure_setting
+from actionbench.plan.registry import METHODS, ContractInput, Method, Setting
+
+CLASSES = 10
+CASES = [(method, case) for method in METHODS.values() for case in method.contract_inputs]
+PUBLISHED = [(method, published) for method in METHODS.values() for published in method.published]
+
+
+def case_id(case: tuple) -> str:
+    method, item = case
+    options = "-".join(f"{name}={value}" for name, value in item.options)
+    return "-".join(filter(None, [method.name, f"f{item.frames}", options]))
+
+
+def build(method: Method, case: ContractInput) -> nn.Module:
+    setting = Setting(case.backbone, case.frames, case.size, CLASSES, case.options)
+    return build_at(method, setting)
+
+
+def clips(method: Method, case: ContractInput, batch: int = 2) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(batch, 3, case.frames * method.frames_per_segment, case.size, case.size,
+                       generator=generator)
+
+
+@pytest.fixture(params=CASES, ids=[case_id(case) for case in CASES])
+def case(request):
+    return request.param
+
+
+def test_output_is_one_row_of_class_scores_per_clip(case):
+    method, item = case
+    with torch.no_grad():
+        assert build(method, item).eval()(clips(method, item, batch=3)).shape == (3, CLASSES)
+
+
+def test_gradients_reach_every_parameter(case):
+    method, item = case
+    model = build(method, item).train()
+    out = model(clips(method, item))
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(1))).sum().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert missing == []
+
+
+def test_frame_order_changes_the_output_unless_the_method_is_order_blind(case):
+    """In training mode (no dropout at `build_at`): fresh eval-mode BatchNorm statistics shrink
+    some networks' logits to the classifier's bias (S3D's default init), hiding the signal;
+    batch statistics are taken over all frames, so they are themselves blind to frame order."""
+    method, item = case
+    model, inputs = build(method, item).train(), clips(method, item)
+    with torch.no_grad():
+        forward, backward = model(inputs), model(inputs.flip(dims=[2]))
+    # relative to the logits' scale, which an N(0, 0.001) classifier keeps tiny
+    assert forward.abs().max() > 0
+    same = torch.allclose(forward, backward, rtol=0, atol=1e-3 * forward.abs().max().item())
+    assert same != method.order_sensitive
+
+
+def test_the_named_classifier_produces_the_logits(case):
+    method, item = case
+    fc = build(method, item).get_submodule(method.classifier)
+    assert getattr(fc, "out_features", getattr(fc, "out_channels", None)) == CLASSES
+
+
+@pytest.mark.parametrize("method, published", PUBLISHED,
+                         ids=[f"{m.name}-{p.setting.describe()}" for m, p in PUBLISHED])
+def test_cost_equals_the_published_figure(method, published):
+    ours = measure_setting(method, published.setting)
+    for key in ("gflops", "params_m"):
+        expected = getattr(published, key)
+        if expected is not None:
+            assert ours[key] == pytest.approx(expected, rel=published.tolerance), key
+
+
+def test_every_method_has_a_reference_note_and_valid_contract_inputs():
+    for method in METHODS.values():
+        assert method.docs.startswith("docs/methods/") and method.docs.endswith(".md")
+        for item in method.contract_inputs:
+            assert item.frames >= method.min_frames
+            assert item.backbone in method.accepted_backbones
+            method.options(**dict(item.options))  # the hints are valid options

@@ -23,9 +23,9 @@ reference. docs/protocols.md works the boxes out for 341x256, 256x341 and 455x25
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-CropRule = Literal["edges", "tsm", "ibm"]
+from ..plan.schema import CropRule
 
 TSN_SCALES = (1.0, 0.875, 0.75, 0.66)
 """Crop sides relative to the frame's short side in TSN's multi-scale crop."""

@@ -35,11 +35,8 @@ from typing import Literal
 
 import numpy as np
 
-TrainRule = Literal["tile", "tsm", "ibm"]
-TestRule = Literal["even", "tsm_twice", "ibm_offsets", "tsn_val", "linspace"]
-
-SEGMENT_TEST_RULES: frozenset[str] = frozenset({"even", "tsm_twice", "ibm_offsets", "tsn_val"})
-DENSE_TEST_RULES: frozenset[str] = frozenset({"even", "linspace"})
+from ..plan.protocol import rule_problem
+from ..plan.schema import TestRule, TrainRule
 
 
 def segment_indices(num_frames: int, segments: int, *, train: bool,
@@ -218,23 +215,6 @@ def _window(start: int, frames: int, stride: int, num_frames: int) -> list[int]:
     return [(start + i * stride) % num_frames for i in range(frames)]
 
 
-def rule_problem(mode: str, train_rule: str, test_rule: str, clips: int,
-                 frames_per_segment: int) -> str | None:
-    """Why this combination of rules cannot run, or None; the schema turns it into a UserError
-    naming the field, `ClipSampler` refuses it as a programming error."""
-    rules = SEGMENT_TEST_RULES if mode == "segment" else DENSE_TEST_RULES
-    if test_rule not in rules:
-        return (f"test rule '{test_rule}' does not apply to {mode} sampling; use one of "
-                f"{', '.join(sorted(rules))}")
-    if test_rule == "tsm_twice" and clips != 2:
-        return f"test rule 'tsm_twice' takes exactly 2 clips (centres, then starts), got {clips}"
-    if test_rule == "tsn_val" and clips != 1:
-        return f"test rule 'tsn_val' takes exactly 1 clip, got {clips}"
-    if frames_per_segment > 1 and (train_rule == "ibm" or test_rule == "ibm_offsets"):
-        return f"IBM's rules read one frame per segment, this method reads {frames_per_segment}"
-    return None
-
-
 @dataclass(frozen=True)
 class ClipSampler:
     """Which frames make up a training clip, or each test view of a video."""
@@ -251,7 +231,7 @@ class ClipSampler:
         problem = rule_problem(self.mode, self.train_rule, self.test_rule, self.clips,
                                self.frames_per_segment)
         if problem is not None:
-            raise ValueError(f"ClipSampler: {problem}")
+            raise ValueError(f"ClipSampler: {problem[0]}: {problem[1]}")
 
     def train(self, num_frames: int, rng: random.Random) -> list[int]:
         if self.mode == "dense":

@@ -18,7 +18,6 @@ training dataset and flips clip and label together, from a map read by `read_fli
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import torch
 from torch.utils.data import Dataset
@@ -26,14 +25,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from ..core.errors import UserError
-from .crops import TSN_SCALES, CropRule, crop_boxes, fixed_offsets, multiscale_sizes
-
-TrainCrop = Literal["random_resized", "tsn_multiscale", "ibm_scale_jitter"]
-
-
-def default_scale_size(input_size: int) -> int:
-    """The customary 256-for-224 resize ratio."""
-    return round(input_size * 256 / 224)
+from ..plan.plan import Plan
+from ..plan.schema import CropRule, TrainCrop
+from .crops import TSN_SCALES, crop_boxes, fixed_offsets, multiscale_sizes
 
 
 def train_transform(input_size: int, flip: bool, crop: TrainCrop = "random_resized",
@@ -64,6 +58,19 @@ def eval_transform(input_size: int, scale_size: int, crops: int,
     The result has a leading crop axis: (crops, T, C, H, W).
     """
     return v2.Compose([v2.Resize(scale_size, antialias=True), SpatialCrops(input_size, crops, crop_rule)])
+
+
+def plan_train_transform(plan: Plan, flip: bool) -> v2.Transform:
+    """`train_transform` with the plan's crop; `flip` is the protocol's unless a label swap
+    does the flipping."""
+    data = plan.spec.data
+    return train_transform(data.input_size, flip, data.train_crop, data.scale_range)
+
+
+def plan_eval_transform(plan: Plan) -> v2.Transform:
+    """`eval_transform` with the protocol's test sizes, crops and crop rule."""
+    protocol = plan.protocol
+    return eval_transform(protocol.input_size, protocol.scale_size, protocol.crops, protocol.crop_rule)
 
 
 class SpatialCrops(v2.Transform):

@@ -34,6 +34,14 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def parse_weights(text: str) -> list[float]:
+    try:
+        return [float(weight) for weight in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers (e.g. 1,1.5), got '{text}'") \
+            from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     report.add_argument("--format", dest="table_format", choices=["markdown", "latex"], default="markdown",
                         help="format of the results tables (latex also writes tables.tex)")
+
+    fuse = commands.add_parser("fuse", help="late fusion of the saved predictions of several runs into a "
+                               "new record (two streams, separately evaluated clips, seed ensembles)")
+    fuse.add_argument("members", nargs="+", metavar="RUN", help="run folders, or run ids under --runs")
+    fuse.add_argument("-o", "--out", dest="name", required=True,
+                      help="name of the fused run; it goes to RUNS/NAME-<hash>")
+    fuse.add_argument("--space", choices=["logits", "probabilities"], default="logits",
+                      help="average logits (default; probabilities enter as their logarithms) or "
+                      "probabilities")
+    fuse.add_argument("--weights", type=parse_weights, metavar="W,W,...",
+                      help="one weight per run, e.g. 1,1.5 (default: equal)")
+    fuse.add_argument("--runs", type=Path, default=Path("runs"), help="run store (default: runs)")
 
     listing = commands.add_parser("list", help="what actionbench knows")
     listing.add_argument("what", choices=["methods", "costs", "backbones", "datasets", "experiments",
@@ -155,6 +175,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report.report(args)
 
 
+def cmd_fuse(args: argparse.Namespace) -> int:
+    from .commands import fuse
+
+    return fuse.fuse(args)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .commands import listing
 
@@ -169,4 +195,4 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "eval": cmd_eval, "profile": cmd_profile, "report": cmd_report,
-            "list": cmd_list, "data": cmd_data}
+            "fuse": cmd_fuse, "list": cmd_list, "data": cmd_data}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,17 @@ from .plan.schema import ExperimentSpec, section_model
 
 BASE_KEY = "base"
 MATRIX_KEY = "matrix"
+MAX_YAML_VALUES = 100_000
+"""Values a YAML document may hold once its aliases are expanded. An experiment file holds a
+few hundred; aliases of aliases (`b: [*a, *a, ...]`, the "billion laughs") multiply them, and
+a document of a few lines reaching millions would take minutes and gigabytes to validate."""
+SHOWN = reprlib.Repr()
+SHOWN.maxstring = SHOWN.maxother = 80
+SHOWN.maxlist = SHOWN.maxtuple = SHOWN.maxdict = 6
+SHOWN.maxlevel = 3
+"""How a bad value is echoed in a message: at most a line, however large the value."""
+
+
 class ConfigError(UserError):
     def __init__(self, source: str, message: str, field: str | None = None):
         where = f"{source}: field '{field}'" if field else source
@@ -46,7 +58,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, f"cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text, source)
     except yaml.constructor.ConstructorError as exc:
         raise ConfigError(_yaml_location(source, exc),
                           f"unsupported YAML tag ({exc.problem}); only plain YAML is accepted") from None
@@ -58,6 +70,39 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(source, f"expected a mapping of experiment fields, got a {type(data).__name__}")
     return data
+
+
+def load_yaml_text(text: str, source: str):
+    """`yaml.safe_load`, refusing a document whose aliases expand beyond MAX_YAML_VALUES."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values = _expanded_size(node, {})
+        if values > MAX_YAML_VALUES:
+            raise ConfigError(source, f"its aliases (*name) expand to more than {MAX_YAML_VALUES:,} "
+                              f"values ({values:,}); an experiment file needs far fewer: write the "
+                              f"values out, or use fewer nested aliases")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` holds with every alias expanded; each node is visited once (an
+    alias is the same node object as its anchor), so a bomb is measured without expanding it."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 1  # a recursive alias (an anchor inside itself) counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size
 
 
 def _yaml_location(source: str, exc: yaml.YAMLError) -> str:
@@ -86,7 +131,7 @@ def load_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
     if base is None:
         return data
     if not isinstance(base, str):
-        raise ConfigError(str(path), f"expected a relative file path, got {base!r}", field=BASE_KEY)
+        raise ConfigError(str(path), f"expected a relative file path, got {SHOWN.repr(base)}", field=BASE_KEY)
     base_path = path.parent / base
     if not base_path.is_file():
         raise ConfigError(str(path), f"base file '{base}' not found (looked for {base_path})",
@@ -115,7 +160,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError("--set", f"expected KEY=VALUE (e.g. train.epochs=1), got '{text}'")
     try:
-        return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+        return key.strip(), load_yaml_text(raw, f"--set {key.strip()}") if raw.strip() else ""
     except yaml.YAMLError:
         raise ConfigError("--set", f"cannot read the value '{raw}'", field=key.strip()) from None
 
@@ -144,9 +189,9 @@ def expand_matrix(data: dict[str, Any], source: str) -> list[dict[str, Any]]:
     for key, values in matrix.items():
         if not isinstance(key, str) or not all(key.split(".")):
             raise ConfigError(source, f"expected a dotted field name such as 'model.method', "
-                              f"got {key!r}", field=MATRIX_KEY)
+                              f"got {SHOWN.repr(key)}", field=MATRIX_KEY)
         if not isinstance(values, list) or not values:
-            raise ConfigError(source, f"expected a non-empty list of values, got {values!r}",
+            raise ConfigError(source, f"expected a non-empty list of values, got {SHOWN.repr(values)}",
                               field=f"{MATRIX_KEY}.{key}")
     cells = []
     for combo in itertools.product(*matrix.values()):
@@ -217,14 +262,14 @@ def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str
             lines.append(f"field '{field}': required but missing")
         elif error["type"] == "literal_error":
             choices = re.findall(r"'([^']*)'", error["ctx"]["expected"])
-            lines.append(f"field '{field}': got {error['input']!r}"
+            lines.append(f"field '{field}': got {SHOWN.repr(error['input'])}"
                          f"{did_you_mean(error['input'], choices)}; expected {error['ctx']['expected']}")
         elif error["type"] == "string_pattern_mismatch" and field == "name":
-            lines.append(f"field 'name': {error['input']!r} is not allowed: the name becomes a folder "
-                         f"in the runs folder, so it must start with a letter or digit and hold only "
+            lines.append(f"field 'name': {SHOWN.repr(error['input'])} is not allowed: the name becomes a "
+                         f"folder in the runs folder, so it must start with a letter or digit and hold only "
                          f"letters, digits, '.', '_', '+' and '-' (no '/', no leading '.')")
         else:
-            lines.append(f"field '{field}': {error['msg']}; got {error['input']!r}")
+            lines.append(f"field '{field}': {error['msg']}; got {SHOWN.repr(error['input'])}")
     return "; ".join(lines)
 
 
@@ -273,7 +318,7 @@ def _describe_option_error(error: dict, options: type[BaseModel]) -> str:
         names = list(options.model_fields)
         expected = f"expected one of: {', '.join(names)}" if names else "this method takes no options"
         return f"{field}: unknown option '{key}'{did_you_mean(key, names)}; {expected}"
-    return f"{field}: {error['msg']}; got {error['input']!r}"
+    return f"{field}: {error['msg']}; got {SHOWN.repr(error['input'])}"
 
 
 # ---------------------------------------------------------------- entry points

@@ -64,7 +64,7 @@ done
 # SHARES: percent of the time after step 1; MINIMUM: seconds below which a step is skipped.
 # GPU figures are estimates (no GPU has been lent yet): step 3 compiles TSM-R50 and ResNet-50
 # training (about a minute each on 16 cores, inductor's usual range), step 4 is sized in
-# bench/gpu/_base/smoke.yaml, step 5 times 14 models at 3 batch sizes (a few seconds each).
+# bench/gpu/_base/smoke.yaml, step 5 times the 21 methods at 3 batch sizes (a few seconds each).
 if [[ $mode == gpu ]]; then
   tag=gpu
   SHARES=([2]=8 [3]=45 [4]=30 [5]=17) MINIMUM=([2]=15 [3]=20 [4]=45 [5]=20)

@@ -35,10 +35,17 @@ from actionbench.models import build_network
 from actionbench.plan.plan import Plan
 
 BENCH = Path(__file__).resolve().parent
+EXPERIMENTS = BENCH.parent / "experiments"
 PUBLISHED_SETTINGS = [BENCH / "costs" / name for name in
-                      ("resnet50_f8_ssv2.yaml", "s3d_f16_k400.yaml", "video_resnets_f16_k400.yaml")]
+                      ("resnet50_f8_ssv2.yaml", "s3d_f16_k400.yaml", "video_resnets_f16_k400.yaml")] + [
+    EXPERIMENTS / name for name in
+    ("mini_ssv2/s3d_resnet50_f8.yaml", "kinetics400/slowfast_r50_4x16.yaml", "kinetics400/x3d_m.yaml",
+     "kinetics400/timesformer_f8.yaml", "kinetics400/videomae_vit_b_f16.yaml",
+     "kinetics400/mvit_v2_s_f16.yaml", "kinetics400/swin3d_t_f32.yaml")]
 """The 2D methods and I3D at ResNet-50 8x224 (Something-Something's 174 classes), S3D at
-16x224 and the torchvision video ResNets at 16x112 (Kinetics-400): their papers' settings."""
+16x224 and the torchvision video ResNets at 16x112 (Kinetics-400): their papers' settings; IBM's
+S3D-ResNet-50 at its mini-SSv2 row, SlowFast, X3D and the video transformers at the Kinetics-400
+rows of their published costs."""
 
 
 def with_throughput_batch(plan: Plan, batch: int) -> Plan:

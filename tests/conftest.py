@@ -106,3 +106,39 @@ def grey_level(index: int) -> int:
 def minimal_synth_root(tmp_path_factory):
     """The smallest: 1 training clip per class of 4 frames."""
     return generate_synthmotion(tmp_path_factory.mktemp("minimal"), train_per_class=1, frames=4)
+
+
+def synthetic_predictions(accuracy: float, seed: int, videos: int = 200, classes: int = 10,
+                          video_ids: list[str] | None = None):
+    """Predictions with about `accuracy` of the videos right (labels cycle through the classes);
+    a wrong video is taken for its pair partner (label ^ 1), as an order-blind model does on
+    synthmotion."""
+    import numpy as np
+
+    from actionbench.store.predictions import Predictions
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(videos) % classes
+    predicted = np.where(rng.random(videos) < accuracy, labels, (labels ^ 1) % classes)
+    scores = np.full((videos, classes), 0.16 / (classes - 2))
+    scores[np.arange(videos), predicted] = 0.6
+    scores[np.arange(videos), (predicted + 2) % classes] += 0.24
+    return Predictions(scores / scores.sum(axis=1, keepdims=True), labels,
+                       video_ids or [f"video{index:03d}" for index in range(videos)], "probabilities",
+                       class_names=[f"class{label}" for label in range(classes)])
+
+
+def save_with_predictions(folder: Path, record: dict, predictions) -> dict:
+    """Write `predictions` into the run folder and its `result.json`: `record` with the metrics
+    and the predictions entry that the file gives."""
+    import json
+
+    from actionbench.store.predictions import write_predictions
+    from actionbench.store.run_predictions import PredictionsEntry
+
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = write_predictions(folder / "predictions.npz", predictions)
+    record = {**record, **predictions.metrics(), "status": "finished", "num_classes": predictions.num_classes,
+              "predictions": PredictionsEntry.of(predictions, "predictions.npz", digest).model_dump()}
+    (folder / "result.json").write_text(json.dumps(record))
+    return record

@@ -154,3 +154,9 @@ def test_drop_short_splits_by_frame_count_in_list_order() -> None:
     assert drop_short(records, 3) == (records[1:], records[:1])  # TSM, GST, IBM Something
     assert drop_short(records, 30) == (records[3:], records[:3])  # IBM Kinetics
     assert drop_short(records, 1) == (records, [])  # the default keeps every video
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path: Path) -> None:
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"\xef\xbb\xbfframes/a 8 0\r\nframes/b 8 1\r\n")  # as Windows editors write it
+    assert [record.path for record in read_list(path)] == ["frames/a", "frames/b"]

@@ -273,3 +273,62 @@ def test_cli_converts_prints_the_counts_and_rejects_bad_input(tmp_path, capsys):
     assert main(["data", "convert", "ssv1", "--annotations", str(tmp_path / "nope"),
                  "--root", str(tmp_path)]) == 2
     assert "--annotations: folder" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the other layout, and nothing found
+
+
+def write_ucf101(tmp_path: Path) -> Path:
+    ann = tmp_path / "ann"
+    write(ann / "classInd.txt", "1 Archery\n2 Basketball\n")
+    write(ann / "trainlist01.txt", "Archery/v_Archery_g01_c01.avi 1\nBasketball/v_Basketball_g01_c01.avi 2\n")
+    write(ann / "testlist01.txt", "Archery/v_Archery_g02_c01.avi\n")
+    return ann
+
+
+def test_frame_folders_where_videos_were_expected_are_listed_and_the_template_named(tmp_path):
+    """UCF101 ships videos; frame folders as TSM's scripts extract them ('%06d.jpg') are used."""
+    write_ucf101(tmp_path)
+    media = tmp_path / "out" / "media"
+    for name, count in (("v_Archery_g01_c01", 5), ("v_Basketball_g01_c01", 3), ("v_Archery_g02_c01", 4)):
+        frame_folder(media / name, count, "{:06d}.jpg")
+
+    report = run(tmp_path, "ucf101")
+
+    out = tmp_path / "out"
+    assert lines(out / "train.txt") == ["media/v_Archery_g01_c01 5 0", "media/v_Basketball_g01_c01 3 1"]
+    assert lines(out / "val.txt") == ["media/v_Archery_g02_c01 4 0"]
+    assert report.warnings[-1] == (f"no video files below {media} are named as annotated videos, but 3 frame "
+                                   f"folders are: listed those (--layout frames says so); frames named like "
+                                   f"'{{:06d}}.jpg': set data.template: '{{:06d}}.jpg' in the experiments "
+                                   f"that use these lists")
+
+
+def test_video_files_where_frame_folders_were_expected_are_listed(tmp_path):
+    write_ssv1(tmp_path)
+    media = tmp_path / "out" / "media"
+    for folder in list(media.iterdir()):
+        for frame in folder.iterdir():
+            frame.unlink()
+        folder.rmdir()
+        write_video(media / f"{folder.name}.mp4", frames=3)
+
+    report = run(tmp_path, "ssv1")
+
+    assert lines(tmp_path / "out" / "train.txt") == ["media/1.mp4 3 0", "media/2.mp4 3 1", "media/3.mp4 3 2"]
+    assert report.warnings[-1].startswith(f"no frame folders below {media} are named as annotated videos, "
+                                          f"but 6 video files are: listed those (--layout videos")
+
+
+def test_a_split_with_nothing_written_exits_2_saying_what_to_pass(tmp_path, capsys):
+    write_ucf101(tmp_path)
+    (tmp_path / "empty").mkdir()
+    args = ["data", "convert", "ucf101", "--annotations", str(tmp_path / "ann"), "--root",
+            str(tmp_path / "empty"), "--out", str(tmp_path / "lists"), "-j", "1"]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: data convert ucf101: nothing written for split 'train' (2 videos) and "
+                            "'val' (1 videos): no annotated video was found below --root "
+                            f"{tmp_path / 'empty'}")
+    assert "pass --root the folder that holds the videos or frame folders" in error
+    assert lines(tmp_path / "lists" / "missing.txt")[0].startswith("train\tv_Archery_g01_c01\tno video file")

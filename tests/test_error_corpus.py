@@ -122,6 +122,10 @@ def test_bad_field(ws, capsys, overrides, fragments):
 # ------------------------------------------------------------------ whole files
 
 VALID = "name: x\nmodel: {method: tsm}\ndata: {dataset: synthmotion}\n"
+ALIAS_BOMB = ("bombs:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+              + "".join(f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]\n" for n in range(1, 9))
+              + "description: *l8\n")
+"""Nine lines holding 10^9 values once the aliases are expanded (the 'billion laughs')."""
 FILE_CASES = {
     "YAML syntax error": ("name: [unclosed\nmodel: {method: tsm}\n", [":2:", "YAML syntax error"]),
     "bad indentation": ("name: x\nmodel:\n  method: tsm\n   backbone: resnet18\n",
@@ -148,13 +152,15 @@ FILE_CASES = {
     "matrix name placeholder": ("name: x-{model.methd}\nmodel: {method: tsm}\n"
                                 "data: {dataset: synthmotion}\nmatrix: {model.method: [tsn]}\n",
                                 ["field 'name'", "placeholder '{model.methd}'"]),
+    "alias bomb in a typed field": (VALID + ALIAS_BOMB, ["aliases (*name) expand to more than 100,000"]),
 }
 
 
 @pytest.mark.parametrize("text, fragments", FILE_CASES.values(), ids=FILE_CASES.keys())
 def test_bad_file(ws, capsys, text, fragments):
     path = ws.write("bad.yaml", text)
-    assert_clean_error(["run", str(path), "--dry-run"], [str(path), *fragments], capsys)
+    err = assert_clean_error(["run", str(path), "--dry-run"], [str(path), *fragments], capsys)
+    assert len(err) < 2000  # a huge bad value is echoed in a line, not in gigabytes
 
 
 # ------------------------------------------------------------------ the command line
@@ -282,6 +288,56 @@ def missing_pretrained(ws: Workspace):
     return ["profile", str(path), "--no-speed"], ["model.pretrained", str(ws.tmp / "none.pt"), "not found"]
 
 
+def zeroed_checkpoint(ws: Workspace):
+    """A checkpoint with a zeroed block inside its weights: torch loads it without complaint."""
+    from actionbench.engine.checkpoint import Progress, save_checkpoint
+
+    path = ws.experiment()
+    (experiment,) = load_plans([path])
+    checkpoint = ws.tmp / "runs" / experiment.id / "checkpoint.pt"
+    model = torch.nn.Linear(512, 512)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    save_checkpoint(checkpoint, model, optimizer, scheduler, torch.amp.GradScaler("cpu", enabled=False),
+                    Progress(epoch=1))
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 65536] = bytes(65536)
+    checkpoint.write_bytes(bytes(data))
+    return ws.run(path), [str(checkpoint), "damaged", "does not match the sha256", "move it aside",
+                          "--force"]
+
+
+def damaged_record(content: bytes | None, fragments: list[str]) -> Case:
+    """A run folder whose result.json is not a record (None: a folder of that name)."""
+    def case(ws: Workspace):
+        path = ws.experiment()
+        (experiment,) = load_plans([path])
+        record = ws.tmp / "runs" / experiment.id / "result.json"
+        record.parent.mkdir(parents=True)
+        record.mkdir() if content is None else record.write_bytes(content)
+        return ws.run(path), [str(record), *fragments, "move the run folder", "--force"]
+    return case
+
+
+def nan_weights(ws: Workspace):
+    from actionbench.models import build_network
+
+    path = ws.experiment()
+    (experiment,) = load_plans([path])
+    state = build_network(experiment).state_dict()
+    first, *_, last = [name for name, tensor in state.items() if tensor.is_floating_point()]
+    state[first].view(-1)[0] = float("inf")
+    state[last].fill_(float("nan"))
+    torch.save(state, ws.tmp / "nan.pt")
+    return (["eval", str(path), "--weights", str(ws.tmp / "nan.pt"), "--runs", str(ws.tmp / "runs")],
+            [str(ws.tmp / "nan.pt"), "2 tensor(s) hold NaN or infinite values", first, last])
+
+
+def runs_is_a_file(ws: Workspace):
+    (ws.tmp / "runs").write_text("a file, not a folder\n")
+    return ws.run(ws.experiment()), [str(ws.tmp / "runs"), "not a directory"]
+
+
 DATA_CASES: dict[str, Case] = {
     "missing data root": missing_root,
     "missing list file": missing_list,
@@ -307,6 +363,13 @@ DATA_CASES: dict[str, Case] = {
     "unreadable checkpoint": garbage_checkpoint,
     "pickle payload pretrained weights": pickle_pretrained,
     "missing pretrained weights": missing_pretrained,
+    "checkpoint with a zeroed block": zeroed_checkpoint,
+    "binary result.json": damaged_record(b"\xff\xfe\x00\x81", ["cannot be read as text"]),
+    "result.json holding a list": damaged_record(b"[1, 2]", ["expected a JSON object, got a list"]),
+    "empty result.json object": damaged_record(b"{}", ["field 'id'", "Field required"]),
+    "result.json is a folder": damaged_record(None, ["cannot be read as text (IsADirectoryError)"]),
+    "NaN and infinite weights to eval": nan_weights,
+    "--runs is a file": runs_is_a_file,
 }
 
 

@@ -12,7 +12,13 @@ import torch
 
 from actionbench.core.errors import UserError
 from actionbench.core.metrics import classification_metrics
-from actionbench.store.predictions import Predictions, read_predictions, video_list_sha256, write_predictions
+from actionbench.store.predictions import (
+    Predictions,
+    read_predictions,
+    require_same_videos,
+    video_list_sha256,
+    write_predictions,
+)
 
 VIDEOS, VIEWS, CLASSES = 40, 3, 7
 
@@ -66,6 +72,21 @@ def test_single_view_predictions_need_no_view_scores(tmp_path):
     np.testing.assert_array_equal(read.scores, logits.astype(np.float32))
 
 
+def test_class_names_travel_with_the_scores_and_must_agree_between_runs(tmp_path):
+    views, labels = view_probabilities()
+    names = [f"class {label}" for label in range(CLASSES)]
+    write_predictions(tmp_path / "p.npz", Predictions(views.mean(dim=1), labels, ids(), "probabilities",
+                                                      class_names=names))
+    read = read_predictions(tmp_path / "p.npz")
+    assert read.class_names.tolist() == names
+    renamed = Predictions(read.scores, read.labels, read.video_ids, read.kind,
+                          class_names=names[:3] + ["other"] + names[4:])
+    with pytest.raises(UserError, match="different class names, first at label 3 .'class 3' vs 'other'."):
+        require_same_videos("fuse", "a", read, "b", renamed)
+    unnamed = Predictions(read.scores, read.labels, read.video_ids, read.kind)
+    require_same_videos("fuse", "a", read, "b", unnamed)  # names missing on one side: nothing to compare
+
+
 def test_video_list_digest_depends_on_order_and_labels():
     videos, labels = np.array(ids(3)), np.array([0, 1, 2])
     digest = video_list_sha256(videos, labels)
@@ -82,6 +103,7 @@ def test_video_list_digest_depends_on_order_and_labels():
     (dict(scores=np.full((VIDEOS, CLASSES), 0.5)), "rows summing to 1"),
     (dict(scores=np.full((VIDEOS, CLASSES), np.nan)), "NaN"),
     (dict(view_scores=np.full((VIDEOS, VIEWS, CLASSES), 1 / CLASSES)), "not the mean of view_scores"),
+    (dict(class_names=["a", "b"]), "class_names must be (7,)"),
 ])
 def test_inconsistent_parts_are_refused(change, message):
     views, labels = view_probabilities()

@@ -24,14 +24,30 @@ def case_id(case: tuple) -> str:
 
 
 def build(method: Method, case: ContractInput) -> nn.Module:
+    """The network with every parameter moved a little off its initial value: the contract
+    checks the architecture, and a path that starts at zero (TimeSformer's time embedding and
+    temporal projections, ESTI's temporal convs) would hide its gradients and its view of time
+    at initialisation."""
     setting = Setting(case.backbone, case.frames, case.size, CLASSES, case.options)
-    return build_at(method, setting)
+    model = build_at(method, setting)
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(0.02 * torch.randn(param.shape, generator=generator))
+    return model
 
 
 def clips(method: Method, case: ContractInput, batch: int = 2) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     return torch.randn(batch, 3, case.frames * method.frames_per_segment, case.size, case.size,
                        generator=generator)
+
+
+def seeded(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """One forward pass with the same random draws (stochastic depth) as any other."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        return model(inputs)
 
 
 @pytest.fixture(params=CASES, ids=[case_id(case) for case in CASES])
@@ -46,12 +62,13 @@ def test_output_is_one_row_of_class_scores_per_clip(case):
 
 
 def test_gradients_reach_every_parameter(case):
+    """In eval mode: stochastic depth (MViT, Swin) would drop whole blocks at random."""
     method, item = case
-    model = build(method, item).train()
+    model = build(method, item).eval()
     out = model(clips(method, item))
     (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(1))).sum().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
-    assert missing == []
+    assert sorted(missing) == sorted(item.idle)
 
 
 def test_frame_order_changes_the_output_unless_the_method_is_order_blind(case):
@@ -61,7 +78,7 @@ def test_frame_order_changes_the_output_unless_the_method_is_order_blind(case):
     method, item = case
     model, inputs = build(method, item).train(), clips(method, item)
     with torch.no_grad():
-        forward, backward = model(inputs), model(inputs.flip(dims=[2]))
+        forward, backward = (seeded(model, inputs), seeded(model, inputs.flip(dims=[2])))
     # relative to the logits' scale, which an N(0, 0.001) classifier keeps tiny
     assert forward.abs().max() > 0
     same = torch.allclose(forward, backward, rtol=0, atol=1e-3 * forward.abs().max().item())

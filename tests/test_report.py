@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from conftest import save_with_predictions, synthetic_predictions
 from PIL import Image
 
 from actionbench.cli import main
@@ -79,9 +80,10 @@ def report(shards, tmp_path_factory):
 
 
 def table_rows(text, dataset):
-    """The cells of the results table under the `## dataset` heading."""
+    """The cells of the results table under the `## dataset` heading (its first table)."""
     section = text.split(f"## {dataset}\n", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")][2:]
+    table = section.strip().split("\n\n", 1)[0]
+    lines = [line for line in table.splitlines() if line.startswith("|")][2:]
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
 
 
@@ -163,7 +165,7 @@ def test_figures_are_pngs_with_one_point_per_experiment(report):
     ssv2 = report.figures["ssv2"]
     assert [captioned.figure.path.name for captioned in ssv2.figures] == [
         "ssv2_accuracy_vs_gflops.png", "ssv2_accuracy_vs_throughput.png", "ssv2_published_vs_ours.png"]
-    assert ssv2.skipped == ["no accuracy-vs-frames figure: every experiment uses 4 frames"]
+    assert ssv2.skipped == ["no accuracy-vs-frames figure: no method appears at several frame counts"]
     text = report.readme.read_text()
     assert all(f"![{captioned.caption}]({captioned.figure.path.name})" in text
                for figures in report.figures.values() for captioned in figures.figures)
@@ -209,3 +211,132 @@ def test_report_errors_name_the_problem(tmp_path, capsys):
     assert "no result records" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 2
     assert f"run folder not found: {tmp_path / 'nowhere'}" in capsys.readouterr().err
+
+
+def test_frames_figure_only_when_a_method_has_several_frame_counts(tmp_path):
+    # the smoke matrix's case: S3D at 16 frames, everything else at 4
+    write_run(tmp_path / "runs", record("a", "tsm", 90.0, 2.0))
+    write_run(tmp_path / "runs", record("b", "s3d", 60.0, 3.0, frames=16, family="3D"))
+    written = write_report([tmp_path / "runs"], tmp_path / "out")
+    assert written.figures["synthmotion"].skipped[0] == \
+        "no accuracy-vs-frames figure: no method appears at several frame counts"
+    assert not (tmp_path / "out" / "synthmotion_accuracy_vs_frames.png").exists()
+
+
+# ------------------------------------------------- a synthetic matrix with saved predictions
+
+VIDEOS, CLASSES = 200, 10
+NAMES = [f"class{label}" for label in range(CLASSES)]
+
+
+def write_predicted_run(root, id_, method, accuracy, seed, *, train_seed=0, weights=None, suffix=""):
+    """A finished run folder whose record agrees with its predictions file."""
+    predictions = synthetic_predictions(accuracy, seed, VIDEOS, CLASSES)
+    rec = record(id_, method, None, 2.0 if method == "tsm" else 1.0 + len(method) / 10)
+    rec.update(name=f"m-{method}-seed{train_seed}{suffix}", weights=weights)
+    rec["provenance"]["seed"] = train_seed
+    rec["reproducibility"] = {"seed": train_seed, "threads": 2, "autocast": "float32",
+                              "deterministic_algorithms": False, "device_name": "AMD EPYC"}
+    write_run(root, rec)
+    save_with_predictions(root / id_, rec, predictions)
+    config = {"name": rec["name"], "model": {"method": method, "backbone": "resnet18"},
+              "data": {"dataset": "synthmotion", "frames": 4, "workers": train_seed},  # not in the id
+              "train": {"epochs": 5, "seed": train_seed}, "eval": {"clips": 1, "crops": 1}}
+    (root / id_ / "config.yaml").write_text(yaml.safe_dump(config))
+    return predictions
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    root = tmp_path_factory.mktemp("matrix")
+    runs = root / "runs"
+    predictions = {
+        "tsm0": write_predicted_run(runs, "tsm0", "tsm", 0.95, 1, train_seed=0),
+        "tsm1": write_predicted_run(runs, "tsm1", "tsm", 0.93, 2, train_seed=1),
+        "tsm2": write_predicted_run(runs, "tsm2", "tsm", 0.96, 3, train_seed=2),
+        "tam": write_predicted_run(runs, "tam", "tam", 0.90, 4),
+        "tsn": write_predicted_run(runs, "tsn", "tsn", 0.50, 5),
+        # eval of a checkpoint of tsm seed 0: the same config but for the name, yet not a seed
+        "tsm0-w": write_predicted_run(runs, "tsm0-w", "tsm", 0.94, 6, suffix="-wabababab", weights={
+            "path": "ckpt.pt", "sha256": "ab" * 32, "key_convention": "actionbench"}),
+    }
+    return write_report([runs], root / "report"), predictions
+
+
+def test_report_over_a_matrix_shows_intervals_seed_rows_and_the_pairwise_table(matrix):
+    from actionbench.report.pairwise import p_value
+    from actionbench.report.statistics import accuracy_intervals, compare, holm, summarise_seeds
+
+    report, predictions = matrix
+    text = report.readme.read_text()
+    assert len(table_rows(text, "synthmotion")) == 4  # tsm's three seeds are one row; the eval run its own
+    intervals = {run: accuracy_intervals(of_run) for run, of_run in predictions.items()}
+    (tsn,) = [row for row in table_rows(text, "synthmotion") if row[0] == "tsn"]
+    assert tsn[4] == f"{intervals['tsn']['top1'].estimate:.1f} ± " \
+                                         f"{intervals['tsn']['top1'].half_width:.1f}"
+    seeds = summarise_seeds([intervals[run]["top1"].estimate for run in ("tsm0", "tsm1", "tsm2")])
+    width = sum(intervals[run]["top1"].half_width for run in ("tsm0", "tsm1", "tsm2")) / 3
+    merged = [row for row in table_rows(text, "synthmotion") if row[7].startswith("3 ")]
+    assert len(merged) == 1 and merged[0][0] == "tsm"
+    assert merged[0][4] == f"{seeds.mean:.1f} ± {width:.1f}"
+    assert merged[0][7] == f"3 (s.d. {seeds.std:.1f})"
+    assert "A row with several seeds merges runs that differ only in `train.seed`" in text
+    assert "± is half the width of the 95 % bootstrap interval" in text
+
+    section = text.split("### Is A better than B?", 1)[1].split("###", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")][2:]
+    assert len(lines) == 6  # 4 rows: every pair
+    # the tsm rows read alike, so every row is named by its experiment name; the seed row by tsm0
+    runs = {"m-tsm-seed0": "tsm0", "m-tsm-seed0-wabababab": "tsm0-w", "m-tam-seed0": "tam",
+            "m-tsn-seed0": "tsn"}
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    p_values = [compare(a, predictions[runs[a]], b, predictions[runs[b]]).p_value for a, b, *_ in cells]
+    assert [row[6] for row in cells] == [p_value(p) for p in holm(p_values)]
+    tsm_tsn = compare("tsm", predictions["tsm0"], "tsn", predictions["tsn"])
+    (row,) = [cells_ for cells_ in cells if cells_[:2] == ["m-tsm-seed0", "m-tsn-seed0"]]
+    difference = tsm_tsn.differences["top1"]
+    assert row[2] == f"{difference.estimate:+.1f} [{difference.low:+.1f}, {difference.high:+.1f}]"
+    assert row[3:5] == [str(tsm_tsn.a_only), str(tsm_tsn.b_only)] and row[7] == "yes"
+    assert "significant at the 5 % level (McNemar's exact test on 200 videos, Holm-adjusted)" in section
+    assert f"m-tsm-seed0 > m-tsn-seed0 ({difference.estimate:+.1f} points)" in section
+    assert "a seed row is compared through its lowest seed's run" in section
+
+
+def test_the_matrix_csv_keeps_one_row_per_run_with_bounds_and_seed_groups(matrix):
+    report, predictions = matrix
+    csv = pd.read_csv(report.csv).set_index("id")
+    assert sorted(csv.index) == ["tam", "tsm0", "tsm0-w", "tsm1", "tsm2", "tsn"]
+    assert list(csv.loc[["tsm0", "tsm1", "tsm2"], "seed_group"]) == ["tsm0"] * 3
+    assert csv.loc["tsm0-w", "seeds"] == 1 and csv.loc["tsm1", "seeds"] == 3
+    assert (csv["top1_low"] <= csv["top1"]).all() and (csv["top1"] <= csv["top1_high"]).all()
+    assert (csv["top1_high"] - csv["top1_low"]).between(2, 20).all()  # 200 videos: a few points
+
+
+def test_per_class_section_and_confusion_figures(matrix):
+    report, predictions = matrix
+    text = report.readme.read_text()
+    section = text.split("### Per class", 1)[1].split("##", 1)[0]
+    (tsn,) = [line for line in section.splitlines() if line.startswith("| m-tsn-seed0 ")]
+    assert "class0 → class1" in tsn or "class1 → class0" in tsn  # the pair partner
+    per_class = pd.read_csv(report.classes["synthmotion"].csv)
+    assert list(per_class["class"]) == NAMES and (per_class["videos"] == VIDEOS // CLASSES).all()
+    right = predictions["tsn"].correct(1)
+    expected = 100 * right[predictions["tsn"].labels == 3].mean()
+    assert per_class.loc[3, "m-tsn-seed0"] == pytest.approx(expected, abs=0.01)
+    for figure in report.classes["synthmotion"].confusions.values():
+        assert_png(figure.path, 0, 0)
+    assert "](confusion/tsn.png)" in text
+    assert "[tsm resnet18, 4 frames, seed 1](curves/tsm1.png)" in text
+
+
+def test_error_bars_do_not_count_as_points(matrix):
+    report, _ = matrix
+    gflops = report.figures["synthmotion"].figures[0]
+    assert "bars: 95 % bootstrap interval over videos" in gflops.caption
+    assert gflops.figure.points == 4
+
+
+def test_provenance_states_the_numerics_of_the_records(matrix):
+    provenance = matrix[0].readme.read_text().split("## Provenance", 1)[1]
+    assert "- Numerics: precision float32; threads 2; deterministic algorithms False; processors AMD EPYC" \
+        in provenance

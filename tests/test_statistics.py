@@ -151,10 +151,11 @@ def test_seed_groups_differ_only_in_the_seed():
     assert specs["tsm0"]["train"]["seed"] == 0, "grouping must not edit the specs"
 
 
-def test_one_experiment_under_two_names_is_refused():
+def test_one_experiment_under_two_names_is_kept_apart(caplog):
     twin = {**spec("tsm", 0), "name": "tsm-copy"}
-    with pytest.raises(UserError, match="runs 'tsm0' and 'copy' are the same experiment"):
-        seed_groups({"tsm0": spec("tsm", 0), "tsm1": spec("tsm", 1), "copy": twin})
+    groups = seed_groups({"tsm0": spec("tsm", 0), "tsm1": spec("tsm", 1), "copy": twin})
+    assert groups == [["tsm0", "tsm1"], ["copy"]]
+    assert "runs 'tsm0' and 'copy' are the same experiment (train.seed 0)" in caplog.text
 
 
 def test_seed_summary():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from ..core.errors import UserError
 from ..data import synthmotion
 from ..data.catalog import get_dataset
 from ..data.convert import pipeline
@@ -41,6 +42,15 @@ def convert(args: argparse.Namespace) -> int:
         log.warning("%d annotated videos not found or not readable, listed with the reason in %s",
                     report.missing, report.out / pipeline.MISSING_FILE)
     log.info("%d classes; lists and classes.txt in %s", report.classes, report.out)
+    empty = [row for row in report.splits if row.entries and not row.written and row.split != "test"]
+    if empty:
+        # An unlabelled test split is often not downloaded; a training or validation list is needed.
+        splits = " and ".join(f"'{row.split}' ({row.entries} videos)" for row in empty)
+        raise UserError(f"data convert {args.dataset}: nothing written for split {splits}: no annotated "
+                        f"video was found below --root {args.root} (reasons in "
+                        f"{report.out / pipeline.MISSING_FILE}); pass --root the folder that holds the "
+                        f"videos or frame folders (searched recursively), and --layout frames|videos "
+                        f"or --template if they are stored otherwise")
     return 0
 
 

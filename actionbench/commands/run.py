@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
 from ..config import load_plans
 from ..core.distributed import session
 from ..core.errors import UserError
+from ..core.signals import deferred_stop
+from ..engine.train import TrainingInterrupted, agreed_stop
 from ..plan.plan import Plan
 from ..runner import BUSY, evaluate_weights, profile_experiment, resolve_device, run_experiment
 from ..store.record import FAILED
 from ..store.run_store import RunStore
 
 log = logging.getLogger("actionbench")
+
+BUSY_EXIT = 75
+"""EX_TEMPFAIL of sysexits.h ("a temporary failure ... the user is invited to retry later"):
+the one experiment asked for is being run by another process."""
 
 
 def select(plans: list[Plan], shard: tuple[int, int] | None) -> list[Plan]:
@@ -39,14 +46,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     store = RunStore(args.runs)
     statuses = []
-    with session(resolve_device(args.device)) as device:  # several processes under torchrun
-        for number, plan in enumerate(plans, 1):
-            log.info("[%d/%d] %s", number, len(plans), plan.id)
-            statuses.append(run_experiment(plan, store, device, force=args.force))
+    try:
+        with deferred_stop(), session(resolve_device(args.device)) as device:  # torchrun: several
+            for number, plan in enumerate(plans, 1):
+                log.info("[%d/%d] %s", number, len(plans), plan.id)
+                statuses.append(run_experiment(plan, store, device, force=args.force))
+                signum = agreed_stop()  # one that came after the experiment's last boundary
+                if signum is not None and number < len(plans):
+                    raise TrainingInterrupted(signum, f"after {plan.id} finished")
+    except TrainingInterrupted as stop:
+        print(f"{stop}; {len(statuses)} of {len(plans)} experiments done before it; `run` again "
+              f"resumes", file=sys.stderr)
+        return 128 + stop.signum
     failed, busy = statuses.count(FAILED), statuses.count(BUSY)
     log.info("%d experiments, %d failed, %d running in another process; results in %s",
              len(plans), failed, busy, args.runs)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    if busy and len(plans) == 1:
+        print(f"error: {plans[0].id} is being run by another process (see the warning above); "
+              f"nothing was done", file=sys.stderr)
+        return BUSY_EXIT
+    return 0
 
 
 def evaluate(args: argparse.Namespace) -> int:

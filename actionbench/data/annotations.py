@@ -62,7 +62,9 @@ def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
     """Parse and validate a whole list up front, so a typo fails before training starts."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (what Windows editors write) would otherwise become
+        # part of the first path, whose folder is then "not found".
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"{path}: annotation list not found") from None
     except (OSError, UnicodeDecodeError) as exc:

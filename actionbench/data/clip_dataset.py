@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as F
 
 from .annotations import VideoRecord
 from .sampling import ClipSampler
@@ -49,3 +50,12 @@ class ClipDataset(Dataset):
     def load(self, record: VideoRecord, offsets: list[int]) -> torch.Tensor:
         """The frames at `offsets` (0-based within the record) as (T, C, H, W) uint8."""
         raise NotImplementedError
+
+
+def one_size(frames: list[torch.Tensor]) -> list[torch.Tensor]:
+    """`frames` (C, H, W), those of another size than the first resized to it (antialiased):
+    a re-encoded or spliced video can change resolution between frames, and a clip's frames
+    are stacked into one tensor."""
+    size = frames[0].shape[-2:]
+    return [frame if frame.shape[-2:] == size else F.resize(frame, list(size), antialias=True)
+            for frame in frames]

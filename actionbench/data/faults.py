@@ -7,11 +7,18 @@ worker counted would stay in the worker. So `Guarded` catches it where it happen
 a `SampleFault` in the sample's place; `collate` sets the faults apart from the batch, and
 `GuardedLoader`, in the main process, hands them to one `FaultPolicy` per run: `fail` raises a
 clean `UserError`, `skip` drops the sample, logs it once and counts it for the result record.
+
+A worker process that dies (the kernel's out-of-memory killer sends it SIGKILL) is a fault of
+another kind: torch raises a RuntimeError in the main process, which `worker_failure` turns
+into one line saying what happened and what to change.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,12 +26,17 @@ from typing import Any, Literal
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ..core.errors import SampleError, UserError
+from ..core.signals import detach_worker
 
 log = logging.getLogger(__name__)
 
 OnError = Literal["fail", "skip"]
 LISTED_SKIPS = 50
 """How many skipped samples a result record names (all of them are counted)."""
+WORKER_DIED = re.compile(r"DataLoader worker \(pid(?:\(s\))? ([\d, ]+)\) "
+                         r"(?:is killed by signal: ([^.]+)|exited unexpectedly(?: with exit code (-?\d+))?)")
+"""torch's messages for a dead worker (torch/utils/data/dataloader.py, `_try_get_data`, and
+torch/csrc/DataLoader.cpp, `_error_if_any_worker_fails`)."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +110,24 @@ class GuardedLoader(DataLoader):
     unreadable samples, after `policy` has seen them (and, under `fail`, stopped the run)."""
 
     def __init__(self, dataset: Dataset, policy: FaultPolicy, **kwargs: Any):
-        super().__init__(Guarded(dataset), collate_fn=collate, **kwargs)
+        super().__init__(Guarded(dataset), collate_fn=collate,
+                         worker_init_fn=functools.partial(detach_worker, os.getpid()), **kwargs)
         self.policy = policy
+        self._running = None
+
+    def close(self) -> None:
+        """Stop the worker processes now, not whenever the loader is garbage-collected (a
+        traceback that is being reported keeps it alive). The loader starts new ones if it is
+        iterated again."""
+        for iterator in (self._running, self._iterator):
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+        self._running = self._iterator = None
 
     def __iter__(self) -> Iterator[Any]:
         delivered = False
-        for batch, faults in super().__iter__():
+        self._running = super().__iter__()
+        for batch, faults in self._running:
             self.policy.handle(faults)
             if batch is not None:
                 delivered = True
@@ -112,3 +136,20 @@ class GuardedLoader(DataLoader):
             raise UserError(f"every sample of a pass over the data was unreadable and skipped "
                             f"({len(self.policy.skipped)} samples), e.g. "
                             f"{next(iter(self.policy.skipped.values()))}")
+
+
+def worker_failure(error: BaseException, workers: int) -> str | None:
+    """One line for torch's error about a DataLoader worker that died, or None for any other
+    error. A worker killed by SIGKILL was, short of a person killing it, taken by the kernel's
+    out-of-memory killer."""
+    found = WORKER_DIED.search(str(error)) if isinstance(error, RuntimeError) else None
+    if found is None:
+        return None
+    pids, killed_by, code = found.groups()
+    how = (f"was killed by signal {killed_by.strip()}" if killed_by
+           else f"exited with code {code}" if code else "exited unexpectedly")
+    likely = (", most likely by the out-of-memory killer" if killed_by and "kill" in killed_by.lower()
+              else "")
+    return (f"DataLoader worker (pid {pids.strip()}, one of {workers}) {how}{likely}; lower "
+            f"data.workers or data.prefetch_factor (or free memory) and run again: it resumes from "
+            f"the last checkpoint")

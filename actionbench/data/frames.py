@@ -10,7 +10,7 @@ from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
 from ..core.errors import SampleError
 from .annotations import VideoRecord
-from .clip_dataset import ClipDataset
+from .clip_dataset import ClipDataset, one_size
 
 
 class FrameFolderDataset(ClipDataset):
@@ -24,7 +24,7 @@ class FrameFolderDataset(ClipDataset):
         folder = self.root / record.path
         paths = [folder / self.template.format(record.start + offset) for offset in offsets]
         unique = list(dict.fromkeys(paths))
-        decoded = dict(zip(unique, decode_frames(unique)))
+        decoded = dict(zip(unique, one_size(decode_frames(unique))))
         # decode_jpeg returns (H, W, C) memory viewed as (C, H, W): stacked in that layout the
         # clip is channels-last at no cost, the layout torch's fast uint8 resize needs.
         return torch.stack([decoded[path].permute(1, 2, 0) for path in paths]).permute(0, 3, 1, 2)

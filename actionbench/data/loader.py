@@ -39,8 +39,9 @@ from .videos import VideoFileDataset, is_video, video_problem
 def prepare_dataset(plan: Plan) -> DataPlan:
     """The plan's data, generating the synthetic set when it is missing."""
     data = plan.data
-    if data.synthetic:
-        # Shards started together on a fresh machine must not generate it twice at once.
+    if data.synthetic and not synthmotion.is_complete(data.root):
+        # Shards started together on a fresh machine must not generate it twice at once; a
+        # complete copy needs no lock, so it may lie in a folder this user cannot write.
         with file_lock(data.root.parent / f".{data.root.name}.lock"):
             if not synthmotion.is_complete(data.root):
                 synthmotion.generate(data.root)

@@ -24,7 +24,7 @@ import torch
 
 from ..core.errors import SampleError
 from .annotations import VideoRecord
-from .clip_dataset import ClipDataset
+from .clip_dataset import ClipDataset, one_size
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".flv", ".mpg",
                             ".mpeg", ".ogv", ".wmv", ".3gp"})
@@ -119,7 +119,7 @@ class VideoFileDataset(ClipDataset):
         else:
             frames = self._test_frames(record)
             frames.update(decode_video(path, [index for index in indices if index not in frames]))
-        return torch.stack([frames[index] for index in indices])
+        return torch.stack(one_size([frames[index] for index in indices]))
 
     def _test_frames(self, record: VideoRecord) -> dict[int, torch.Tensor]:
         """The frames of every test view, decoded in one pass when the first view is loaded

@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..core import distributed
+from ..core import distributed, signals
 from ..core.precision import autocast, grad_scaler, to_channels_last
 from ..plan.plan import Plan
 from ..plan.schema import TrainSpec
@@ -46,6 +46,31 @@ wait for the device only this often, so the CPU keeps queueing work ahead of the
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the run is recorded as failed with this reason."""
+
+
+class TrainingInterrupted(Exception):
+    """A stop signal (`core/signals.py`) ended training at an iteration boundary, after a
+    checkpoint; the run is unfinished, not failed, and `run` again resumes it."""
+
+    def __init__(self, signum: int, where: str):
+        super().__init__(f"stopped by {signals.signal_name(signum)} {where}")
+        self.signum, self.where = signum, where
+
+
+def agreed_stop() -> int | None:
+    """The stop signal, if any process of the run received one; every process gets the same
+    answer, so that all of them stop at the same boundary (a collective with several)."""
+    signum = signals.stop_requested()
+    if distributed.world_size() == 1:
+        return signum
+    votes = torch.tensor([signum == wanted for wanted in signals.STOP_SIGNALS], dtype=torch.float32,
+                         device="cuda" if torch.distributed.get_backend() == "nccl" else "cpu")
+    votes = distributed.all_reduce_sum(votes).cpu()
+    # SIGTERM and SIGUSR1 (checkpoint and requeue) win over SIGINT when processes disagree.
+    for index in (1, 2, 0):
+        if votes[index] > 0:
+            return signals.STOP_SIGNALS[index]
+    return None
 
 
 def prepare_model(model: nn.Module, train: TrainSpec, device: torch.device) -> nn.Module:
@@ -100,7 +125,10 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                     start: Progress | None = None,
                     on_checkpoint: Callable[[int, torch.Tensor], None] | None = None) -> dict:
     """One epoch, or its rest when `start` (a mid-epoch checkpoint) says how far it got.
-    `on_checkpoint(iteration, totals)` is called every `train.checkpoint_every` iterations."""
+    `on_checkpoint(iteration, totals)` is called every `train.checkpoint_every` iterations,
+    and before `TrainingInterrupted` is raised when a stop signal has arrived: one process
+    looks at every iteration boundary, several agree every LOG_EVERY iterations (where they
+    synchronise anyway)."""
     model.train()
     if train.partial_bn:
         apply_partial_bn(model)
@@ -123,11 +151,19 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         stats[2] += len(labels)
         iteration += 1
         due = bool(every) and scheduler.last_epoch % every == 0 and iteration < total
-        if iteration % LOG_EVERY == 0 or due:
+        synchronised = iteration % LOG_EVERY == 0 or due
+        if synchronised:
             totals = _epoch_totals(stats, epoch, iteration)
             bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}")
             if due and on_checkpoint:
                 on_checkpoint(iteration, totals)
+        stop = agreed_stop() if synchronised or distributed.world_size() == 1 else None
+        if stop is not None:
+            bar.close()
+            if on_checkpoint:
+                on_checkpoint(iteration, _epoch_totals(stats, epoch, iteration))
+            raise TrainingInterrupted(stop, f"in epoch {epoch + 1}, after iteration {iteration} of "
+                                      f"{total}, with a checkpoint there")
     totals = _epoch_totals(stats, epoch, iteration)
     group = optimizer.param_groups[0]
     return {"train_loss": (totals[0] / totals[2]).item(), "train_top1": (100 * totals[1] / totals[2]).item(),
@@ -136,11 +172,12 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan: Plan,
         device: torch.device, run_dir: Path, to_input: ToInput,
-        on_epoch: Callable[[dict], None]) -> dict:
+        on_epoch: Callable[[dict], None], on_predictions: Callable | None = None) -> dict:
     """Train for train.epochs, resuming from run_dir's checkpoint, and return the last
     evaluation metrics. `model` is the bare network on `device`; `to_input` turns a training
     batch into its input (the data layer's, which may decode on the device). Rank 0 alone
-    writes the checkpoint and passes each epoch's metrics to `on_epoch`."""
+    writes the checkpoint and passes each epoch's metrics to `on_epoch`; every evaluation's
+    per-video scores go to `on_predictions` (see `evaluate`)."""
     train = plan.spec.train
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -178,8 +215,8 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan
         last = epoch + 1 == train.epochs
         evaluated = last or (epoch + 1) % plan.spec.eval.interval == 0
         metrics = {**epoch_metrics,
-                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate)
-                      if evaluated else {}),
+                   **(evaluate(model, val_loader, device, train.amp, plan.spec.eval.aggregate,
+                               on_predictions) if evaluated else {}),
                    "epoch": epoch + 1}
         # Metrics first: a kill between the two repeats the epoch, whose new line replaces
         # the old one; the other order would lose the epoch's line for good.
@@ -189,4 +226,7 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, plan
         validation = f", val top-1 {metrics['top1']:.1f}%" if evaluated else ""
         log.info("epoch %d/%d: train loss %.3f%s", epoch + 1, train.epochs,
                  metrics["train_loss"], validation)
+        stop = agreed_stop()  # a signal during the evaluation or the checkpoint write
+        if stop is not None and not last:
+            raise TrainingInterrupted(stop, f"after epoch {epoch + 1}, with its checkpoint")
     return metrics

@@ -10,6 +10,7 @@ from torch import nn
 from ..core.errors import UserError
 from ..core.tensor_files import read_tensors
 from ..plan.plan import Plan
+from .backbones.inception import IMAGENET_FILES
 from .backbones.resnet import spread_rgb_kernels
 from .reference_keys import without_wrappers
 from .video3d import inflate_state_dict
@@ -29,10 +30,11 @@ def build_network(plan: Plan) -> nn.Module:
 def imagenet_weights_path(backbone: str) -> Path:
     """torchvision's cache file for the backbone; nothing is downloaded."""
     folder = Path(torch.hub.get_dir()) / "checkpoints"
-    found = sorted(folder.glob(f"{backbone}-*.pth"))
+    pattern = IMAGENET_FILES.get(backbone, f"{backbone}-*.pth")
+    found = sorted(folder.glob(pattern))
     if not found:
-        raise UserError(f"model.pretrained: 'imagenet' needs torchvision's {backbone} weights in "
-                        f"{folder} (e.g. {backbone}-<hash>.pth); nothing is downloaded at run time. "
+        raise UserError(f"model.pretrained: 'imagenet' needs {backbone}'s ImageNet weights in "
+                        f"{folder} ({pattern.replace('*', '<hash>')}); nothing is downloaded at run time. "
                         f"Copy the file there or give its path in model.pretrained")
     return found[-1]
 

@@ -76,9 +76,11 @@ from ..plan.registry import (
     Setting,
     register_method,
 )
+from .inception3d import I3D_INCEPTION_CONTRACT_INPUTS, I3D_INCEPTION_PUBLISHED, i3d_inception_v1
 from .insert import STAGES, selected_blocks
 from .recognizer2d import build_resnet, recognizer_2d
 from .reference_keys import IBM, IBM_COST
+from .zoo_checkpoints import MMACTION2_RESNET_KEYS
 
 # ---------------------------------------------------------------- I3D-ResNet
 
@@ -195,12 +197,12 @@ def inflate_state_dict(state_2d: Mapping[str, torch.Tensor], target: nn.Module
 
 @register_method(
     "i3d", family="3D", options=I3DOptions, docs="docs/methods/i3d.md",
-    backbones=("resnet50", "resnet18", "resnet34", "resnet101"),
+    backbones=("resnet50", "resnet18", "resnet34", "resnet101", "inception_v1"),
     description="I3D-ResNet: torchvision ResNet inflated to 3D (IBM's full 3x3x3 inflation by "
                 "default), ImageNet kernels repeated along time",
-    checkpoints=(IBM,),
+    checkpoints=(IBM, MMACTION2_RESNET_KEYS),
     contract_inputs=(ContractInput.of(frames=5), ContractInput.of(frames=6, temporal_stride=True),
-                 ContractInput.of(frames=6, inflation="partial")),
+                 ContractInput.of(frames=6, inflation="partial"), *I3D_INCEPTION_CONTRACT_INPUTS),
     published=(
         PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=64.180322304,
                       params_m=46.339607, exact=True),
@@ -212,8 +214,11 @@ def inflate_state_dict(state_2d: Mapping[str, torch.Tensor], target: nn.Module
                       "mmaction2 configs/recognition/i3d README, i3d_imagenet-pretrained-r50 "
                       "32x2x1", gflops=43.5, params_m=28.0,
                       note="rounded; matched at 256 px, mmaction2's Kinetics test crop"),
+        *I3D_INCEPTION_PUBLISHED,
     ))
 def i3d(ctx: BuildContext) -> nn.Module:
+    if ctx.backbone == "inception_v1":
+        return i3d_inception_v1(ctx)
     options: I3DOptions = ctx.options
     if options.inflation == "partial" and ctx.frames < PARTIAL_MIN_FRAMES:
         raise UserError(f"method 'i3d' with inflation 'partial' needs at least "

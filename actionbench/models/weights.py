@@ -39,12 +39,14 @@ class KeyMatch:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a checkpoint file, unwrapped from `{"model": ...}` (ours) or
-    `{"state_dict": ...}` (the reference repositories) and from DataParallel's `module.`."""
+    """The tensors of a checkpoint file, unwrapped from `{"model": ...}` (ours),
+    `{"state_dict": ...}` (the reference repositories, mmaction2), `{"model_state": ...}`
+    (PySlowFast's and TimeSformer's .pyth files) or `{"module": ...}` (VideoMAE's DeepSpeed
+    checkpoints), and from DataParallel's `module.` prefix."""
     if not path.is_file():
         raise UserError(f"weights file '{path}' not found")
     state = read_tensors(path, "give a state dict of tensors")
-    for wrapper in ("model", "state_dict"):
+    for wrapper in ("model", "state_dict", "model_state", "module"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -62,9 +64,13 @@ def file_sha256(path: Path) -> str:
 
 
 def fit_shape(value: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """A 3D conv kernel with a singleton time axis (GST's (1, k, k) convs) for a 2D conv."""
-    if value.ndim == 5 and len(shape) == 4 and value.shape[2] == 1:
-        return value.squeeze(2)
+    """A tensor whose shape differs from ours in singleton axes only: a 3D conv kernel with a
+    singleton time axis for a 2D conv (GST's (1, k, k) convs), a (1, 1, D) token for our (D,)
+    (mmaction2's MViT class token), a Linear's matrix for our 1x1x1 conv (mmaction2's X3DHead
+    fc1 for lin_5)."""
+    squeezed = [size for size in value.shape if size != 1]
+    if value.shape != shape and squeezed == [size for size in shape if size != 1]:
+        return value.reshape(shape)
     return value
 
 

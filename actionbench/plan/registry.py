@@ -128,11 +128,14 @@ class ContractInput:
     frames: int = 4
     size: int = 32
     options: tuple[tuple[str, Any], ...] = ()
+    idle: tuple[str, ...] = ()
+    """Parameters that get no gradient by design at this input (named, with the reason, where
+    the method declares them): the contract expects exactly these to stay idle."""
 
     @classmethod
     def of(cls, backbone: str = "resnet18", frames: int = 4, size: int = 32,
-           **options: Any) -> ContractInput:
-        return cls(backbone, frames, size, tuple(sorted(options.items())))
+           idle: tuple[str, ...] = (), **options: Any) -> ContractInput:
+        return cls(backbone, frames, size, tuple(sorted(options.items())), idle)
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ class Method:
 
     @property
     def accepted_backbones(self) -> tuple[str, ...]:
-        return self.backbones or tuple(BACKBONES)
+        return self.backbones or tuple(name for name in BACKBONES if name not in NAMED_ONLY)
 
     @property
     def key_conventions(self) -> tuple[KeyConvention, ...]:
@@ -178,6 +181,9 @@ class Method:
 
 METHODS: dict[str, Method] = {}
 BACKBONES: dict[str, Callable[[], nn.Module]] = {}
+NAMED_ONLY: set[str] = set()
+"""Backbones that only the methods naming them accept (an Inception has no ResNet blocks for
+the generic temporal modules)."""
 DEFAULT_BACKBONE = "resnet50"
 
 
@@ -194,9 +200,11 @@ def register_method(name: str, *, family: Family, description: str, docs: str,
     return decorator
 
 
-def register_backbone(name: str):
+def register_backbone(name: str, *, named_only: bool = False):
     def decorator(build: Callable[[], nn.Module]):
         BACKBONES[name] = build
+        if named_only:
+            NAMED_ONLY.add(name)
         return build
 
     return decorator

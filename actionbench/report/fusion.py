@@ -37,15 +37,17 @@ def fuse(runs: Mapping[str, Predictions], space: str = "logits",
         raise UserError(f"fuse needs at least two runs, got {len(names)}: {', '.join(names) or 'none'}")
     if space not in SPACES:
         raise UserError(f"fusion space '{space}': expected one of {', '.join(SPACES)}")
-    weights = _normalised(names, weights)
+    weights = normalised_weights(names, weights)
     first = runs[names[0]]
     for name in names[1:]:
         require_same_videos("fuse", names[0], first, name, runs[name])
     fused = sum(weight * _in_space(runs[name], space) for name, weight in zip(names, weights))
-    return Predictions(fused, first.labels, first.video_ids, space)
+    names_of = next((run.class_names for run in runs.values() if run.class_names is not None), None)
+    return Predictions(fused, first.labels, first.video_ids, space, class_names=names_of)
 
 
-def _normalised(names: list[str], weights: Sequence[float] | None) -> np.ndarray:
+def normalised_weights(names: list[str], weights: Sequence[float] | None) -> np.ndarray:
+    """One weight per run, summing to 1 (equal without `weights`); what a fused record stores."""
     if weights is None:
         return np.full(len(names), 1 / len(names))
     weights = np.asarray(weights, dtype=np.float64)

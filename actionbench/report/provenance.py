@@ -7,6 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 VERSIONS_PREFIX = "provenance.versions."
+SETTINGS = [("precision", "autocast"), ("threads", "threads"),
+            ("deterministic algorithms", "deterministic_algorithms"), ("cuDNN benchmark", "cudnn_benchmark"),
+            ("TF32 matmul", "tf32_matmul"), ("processors", "device_name")]
+"""What the records' `reproducibility` blocks say, as (label, field)."""
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> list[str]:
@@ -34,6 +38,10 @@ def render_provenance(frame: pd.DataFrame) -> list[str]:
         f"{', '.join(_distinct(frame, 'cost_device')) or 'unknown'}",
         f"- Hosts: {', '.join(_distinct(frame, 'provenance.host')) or 'unknown'}",
     ]
+    settings = [f"{label} {' / '.join(values)}" for label, column in SETTINGS
+                if (values := _distinct(frame, f"reproducibility.{column}"))]
+    if settings:
+        lines.append(f"- Numerics: {'; '.join(settings)}")
     if started and finished:
         lines.append(f"- Runs from {started[0]} to {finished[-1]}")
     read, superseded = frame.attrs.get("read", len(frame)), frame.attrs.get("superseded", 0)

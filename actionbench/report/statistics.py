@@ -28,13 +28,13 @@ chance of calling any equal pair different stays at the level.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binomtest
 
-from ..core.errors import UserError
 from ..store.predictions import Predictions, require_same_videos
 
 RESAMPLES = 1000
@@ -45,6 +45,7 @@ LEVEL = 0.05
 METRICS = ("top1", "top5", "mean_class_acc")
 SEED_FIELDS = (("name",), ("train", "seed"))
 """What runs of one seed group may differ in: the seed, and the name a matrix derives from it."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,20 +170,24 @@ def holm(p_values: Sequence[float]) -> list[float]:
 def seed_groups(specs: Mapping[str, Mapping]) -> list[list[str]]:
     """Run ids grouped by resolved spec (`ExperimentSpec.model_dump(mode="json")`, nested)
     with SEED_FIELDS left out, so that each group differs only in `train.seed`; groups and
-    their runs keep the order given. Two runs of one group with the same seed are one
-    experiment under two names, which would count twice: UserError."""
+    their runs keep the order given. A run with the seed of an earlier run of its group is
+    the same experiment under another name (a renamed file run again), which would count
+    twice: it stays a group of its own, with a warning."""
     groups: dict[str, list[str]] = {}
     seeds: dict[str, dict[object, str]] = {}
+    apart: list[list[str]] = []
     for run, spec in specs.items():
         key = json.dumps(_without(spec, SEED_FIELDS), sort_keys=True)
         seed = spec.get("train", {}).get("seed")
         twin = seeds.setdefault(key, {}).get(seed)
         if twin is not None:
-            raise UserError(f"runs '{twin}' and '{run}' are the same experiment (train.seed {seed}) "
-                            "under two names; keep one of them")
+            log.warning("runs '%s' and '%s' are the same experiment (train.seed %s) under two names: "
+                        "not merged as seeds", twin, run, seed)
+            apart.append([run])
+            continue
         seeds[key][seed] = run
         groups.setdefault(key, []).append(run)
-    return list(groups.values())
+    return list(groups.values()) + apart
 
 
 def summarise_seeds(values: Sequence[float]) -> SeedSummary:

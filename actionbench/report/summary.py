@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store.record import FINISHED
-from .tables import gflops
+from .tables import gflops, with_interval
 
 WITHIN_POINTS = 1.0
 
@@ -24,10 +24,10 @@ def summary_line(dataset: str, rows: pd.DataFrame) -> str:
     best = finished.sort_values(["top1", "gflops_video"], ascending=[False, True]).iloc[0]
     near = finished[finished["top1"] >= best["top1"] - WITHIN_POINTS]
     cheapest = near.sort_values(["gflops_video", "top1"], ascending=[True, False]).iloc[0]
-    line = f"**{dataset}**: best top-1 {best['top1']:.1f} % ({describe(best)}); "
+    line = f"**{dataset}**: best top-1 {with_interval(best, 'top1')} % ({describe(best)}); "
     if cheapest["id"] == best["id"]:
         return line + f"no model within {WITHIN_POINTS:g} point of it is cheaper."
-    return (line + f"cheapest within {WITHIN_POINTS:g} point: {cheapest['top1']:.1f} % "
+    return (line + f"cheapest within {WITHIN_POINTS:g} point: {with_interval(cheapest, 'top1')} % "
             f"({describe(cheapest)}, {_saving(best['gflops_video'], cheapest['gflops_video'])}).")
 
 

@@ -2,8 +2,9 @@
 and our deltas beside ours where the experiment file has a `paper:` block.
 
 Numbers are formatted here, not by tabulate, so that a delta keeps its sign and a missing value
-reads "—"; the published value and our delta share a cell ("45.6 (+1.2)") to keep the table
-narrow enough for a page.
+reads "—"; the published value and our delta share a cell ("45.6 (+1.2)"), and an accuracy and
+the half-width of its 95 % interval share one too ("61.2 ± 0.6"), to keep the table narrow
+enough for a page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pandas as pd
 from tabulate import LATEX_ESCAPE_RULES, tabulate
 
 from .records import RECONSTRUCTED_MARK
+from .seeds import SEED_STD, SEEDS
+from .uncertainty import half_width
 
 FORMATS = ("markdown", "latex")
 MISSING = "—"
@@ -24,10 +27,16 @@ TABLE_NOTE = ("Rows are sorted by inference cost per video (GFLOPs per view × v
               "multiply-adds of one view (one clip, one crop); latency is the median batch-1 forward "
               "time of one clip (one view), throughput the clips per second at the record's batch size, "
               "both on the device shown.")
+UNCERTAINTY_NOTE = ("± is half the width of the 95 % bootstrap interval over the evaluated videos (1,000 "
+                    "resamples; results.csv holds both bounds); a row without ± has no saved predictions.")
+SEEDS_NOTE = ("A row with several seeds merges runs that differ only in `train.seed`: its accuracies and "
+              "intervals are the means over the runs, and the seeds column gives their number and the "
+              "standard deviation of their top-1.")
 PAPER_NOTE = ("Published numbers come from the experiment files' `paper:` blocks; Δ = ours − published, "
               "in points for top-1 and in % of the published figure for GFLOPs and parameters.")
 # tabulate's LaTeX formats escape TeX's special characters but leave Unicode alone.
-LATEX_SYMBOLS = {"Δ": r"$\Delta$", RECONSTRUCTED_MARK: r"$^\dagger$", "×": r"$\times$", MISSING: "--"}
+LATEX_SYMBOLS = {"Δ": r"$\Delta$", RECONSTRUCTED_MARK: r"$^\dagger$", "×": r"$\times$", "±": r"$\pm$",
+                 "→": r"$\to$", MISSING: "--"}
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -37,6 +46,16 @@ def number(value: float | None, digits: int = 1) -> str:
 def gflops(value: float | None) -> str:
     """Three decimals below 1 GFLOP (the smoke models), two above."""
     return number(value, 3 if pd.notna(value) and value < 1 else 2)
+
+
+def with_interval(row: pd.Series, metric: str) -> str:
+    """'61.2 ± 0.6', or the estimate alone when the row has no interval."""
+    width = half_width(row, metric)
+    return number(row[metric]) + ("" if pd.isna(width) else f" ± {width:.1f}")
+
+
+def seeds(row: pd.Series) -> str:
+    return f"{row[SEEDS]:.0f}" + (f" (s.d. {row[SEED_STD]:.1f})" if pd.notna(row.get(SEED_STD)) else "")
 
 
 def with_delta(published: float | None, delta: float | None, render: Callable[[float | None], str],
@@ -53,6 +72,8 @@ class Column:
     numeric: bool = True
     paper: str | None = None
     """The `paper.*` field this column shows; the column appears only when a row has it."""
+    shown: Callable[[pd.DataFrame], bool] | None = None
+    """Whether the rows need the column; None: always."""
 
 
 COLUMNS = [
@@ -60,8 +81,10 @@ COLUMNS = [
     Column("backbone", lambda row: str(row["backbone"]), numeric=False),
     Column("frames", lambda row: number(row["frames"], 0)),
     Column("views", lambda row: row["views_label"]),
-    Column("top-1 (%)", lambda row: number(row["top1"])),
-    Column("top-5 (%)", lambda row: number(row["top5"])),
+    Column("top-1 (%)", lambda row: with_interval(row, "top1")),
+    Column("top-5 (%)", lambda row: with_interval(row, "top5")),
+    Column("mean class (%)", lambda row: with_interval(row, "mean_class_acc")),
+    Column("seeds", seeds, shown=lambda rows: SEEDS in rows and (rows[SEEDS] > 1).any()),
     Column("GFLOPs/view", lambda row: gflops(row["gflops"])),
     Column("params (M)", lambda row: number(row["params_m"], 2)),
     Column("latency (ms/clip)", lambda row: number(row["latency_ms"])),
@@ -86,7 +109,8 @@ def sources(rows: pd.DataFrame) -> list[str]:
 def render_table(rows: pd.DataFrame, fmt: str = "markdown", caption: str = "") -> str:
     """The finished experiments of one dataset, in the row order given."""
     columns = [column for column in COLUMNS
-               if column.paper is None or rows[f"paper.{column.paper}"].notna().any()]
+               if (column.paper is None or rows[f"paper.{column.paper}"].notna().any())
+               and (column.shown is None or column.shown(rows))]
     cited = sources(rows)
     body = [[column.cell(row) for column in columns] for _, row in rows.iterrows()]
     headers = [column.header for column in columns]
@@ -96,10 +120,16 @@ def render_table(rows: pd.DataFrame, fmt: str = "markdown", caption: str = "") -
         align.append("left")
         for line, source in zip(body, rows["paper.source"]):
             line.append(f"[{cited.index(source) + 1}]" if pd.notna(source) else "")
+    return tabulated(body, headers, align, fmt, caption, cited)
+
+
+def tabulated(body: list[list[str]], headers: list[str], align: list[str], fmt: str = "markdown",
+              caption: str = "", cited: list[str] = ()) -> str:
+    """Pre-formatted cells as a Markdown pipe table or a LaTeX float."""
     if fmt == "markdown":
         return tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
     return _latex(tabulate(body, headers, tablefmt="latex_booktabs", colalign=align, disable_numparse=True),
-                  caption, cited)
+                  caption, list(cited))
 
 
 def _latex(tabular: str, caption: str, cited: list[str]) -> str:

@@ -8,6 +8,8 @@ evaluation, beside its record:
     labels        int64   (videos,)                 the ground-truth class
     video_ids     unicode (videos,)                 the path column of the evaluated list
     view_scores   float32 (videos, views, classes)  every view's score; only with several views
+    class_names   unicode (classes,)                line i of the dataset's classes.txt; only
+                                                    when the dataset has one
     meta          unicode scalar                    JSON: format, version, score kind, the counts
                                                     (videos, classes, views: 1 without
                                                     view_scores) and the video list's digest
@@ -45,7 +47,7 @@ VERSION = 1
 SCORE_KINDS = ("probabilities", "logits")
 REQUIRED = ("scores", "labels", "video_ids", "meta")
 DTYPE_KINDS = {"scores": ("f", "floats"), "labels": ("iu", "integers"), "video_ids": ("U", "strings"),
-               "view_scores": ("f", "floats"), "meta": ("U", "a string")}
+               "view_scores": ("f", "floats"), "class_names": ("U", "strings"), "meta": ("U", "a string")}
 SUM_TOLERANCE = 1e-3
 """How far a row of float32 probabilities (a mean of softmaxes) may sum from 1."""
 MEAN_TOLERANCE = dict(rtol=1e-4, atol=1e-5)
@@ -63,6 +65,8 @@ class Predictions:
     kind: str
     """What `scores` and `view_scores` hold: one of SCORE_KINDS."""
     view_scores: np.ndarray | None = None
+    class_names: np.ndarray | None = None
+    """The name of each label, for reading confusions; None when the dataset has no classes.txt."""
 
     def __post_init__(self):
         coerce = {"scores": np.asarray(self.scores, dtype=np.float32),
@@ -70,6 +74,8 @@ class Predictions:
                   "video_ids": np.asarray(self.video_ids, dtype=np.str_)}
         if self.view_scores is not None:
             coerce["view_scores"] = np.asarray(self.view_scores, dtype=np.float32)
+        if self.class_names is not None:
+            coerce["class_names"] = np.asarray(self.class_names, dtype=np.str_)
         for name, value in coerce.items():
             object.__setattr__(self, name, value)
         problem = _inconsistency(self)
@@ -116,8 +122,9 @@ def write_predictions(path: Path, predictions: Predictions) -> str:
     """Write the file atomically; returns its sha256 for the record."""
     arrays = {"scores": predictions.scores, "labels": predictions.labels,
               "video_ids": predictions.video_ids, "meta": np.array(json.dumps(predictions.meta()))}
-    if predictions.view_scores is not None:
-        arrays["view_scores"] = predictions.view_scores
+    for optional in ("view_scores", "class_names"):
+        if getattr(predictions, optional) is not None:
+            arrays[optional] = getattr(predictions, optional)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     content = buffer.getvalue()
@@ -154,7 +161,7 @@ def read_predictions(path: Path, sha256: str | None = None) -> Predictions:
     meta = _meta(arrays["meta"], where)
     try:
         predictions = Predictions(arrays["scores"], arrays["labels"], arrays["video_ids"],
-                                  meta["scores"], arrays.get("view_scores"))
+                                  meta["scores"], arrays.get("view_scores"), arrays.get("class_names"))
     except ValueError as exc:
         raise UserError(f"{where}: {exc}") from None
     for field, value in predictions.meta().items():
@@ -169,6 +176,10 @@ def require_same_videos(purpose: str, name_a: str, a: Predictions, name_b: str, 
     where = f"cannot {purpose} runs '{name_a}' and '{name_b}'"
     if a.num_classes != b.num_classes:
         raise UserError(f"{where}: different class counts ({a.num_classes} vs {b.num_classes})")
+    if a.class_names is not None and b.class_names is not None and (a.class_names != b.class_names).any():
+        first = int(np.argmax(a.class_names != b.class_names))
+        raise UserError(f"{where}: different class names, first at label {first} "
+                        f"({str(a.class_names[first])!r} vs {str(b.class_names[first])!r})")
     if a.num_videos != b.num_videos:
         raise UserError(f"{where}: different video lists ({a.num_videos} vs {b.num_videos} videos)")
     for differs, what in ((a.video_ids != b.video_ids, "video ids"), (a.labels != b.labels, "labels")):
@@ -218,4 +229,6 @@ def _inconsistency(p: Predictions) -> str | None:
             return f"view_scores must be ({videos}, views, {classes}), got shape {p.view_scores.shape}"
         if not np.allclose(p.view_scores.mean(axis=1), p.scores, **MEAN_TOLERANCE):
             return "scores are not the mean of view_scores over the views"
+    if p.class_names is not None and p.class_names.shape != (classes,):
+        return f"class_names must be ({classes},), one per class, got shape {p.class_names.shape}"
     return None

@@ -4,13 +4,14 @@ time."""
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
-from ..core.atomic import remove_partial_writes, write_text
+from ..core.atomic import make_folder, remove_partial_writes, write_text
 from ..core.errors import UserError
 from ..core.locks import file_lock
 from ..plan.plan import Plan
@@ -34,7 +35,8 @@ class RunStore:
     def claim(self, plan: Plan) -> Iterator[str | None]:
         """Hold the experiment's lock for the block, so that two processes (shards that
         overlap, a run started twice) never write one run folder at once. Yields None when
-        held, or, without waiting, who holds it. A killed holder releases it (flock)."""
+        held, or, without waiting, who holds it. A killed holder releases it (a POSIX lock:
+        `core/locks.py`)."""
         with file_lock(self.lock_file(plan), wait=False) as holder:
             yield holder
 
@@ -51,11 +53,16 @@ class RunStore:
                             f"with --force to replace it") from None
         return record if record and record.status == FINISHED else None
 
-    def start(self, plan: Plan) -> Path:
+    def start(self, plan: Plan, fresh: bool = False) -> Path:
         """Create the run folder (with the claim held): write the resolved config and delete
-        what a killed run's interrupted writes left behind."""
-        run_dir = self.run_dir(plan)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        what a killed run's interrupted writes left behind. `fresh` (`--force`) deletes
+        everything else too, except the record: it stays until the new one replaces it, so
+        an interrupted forced rerun loses nothing."""
+        run_dir = make_folder(self.run_dir(plan))
+        if fresh:
+            for path in run_dir.iterdir():
+                if path.name != RESULT_FILE or not path.is_file():
+                    shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
         for partial in remove_partial_writes(run_dir):
             log.info("removed %s, left by an interrupted write", partial)
         resolved = plan.spec.model_dump(mode="json")

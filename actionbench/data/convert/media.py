@@ -54,6 +54,22 @@ def index_media(root: Path, layout: Layout, template: str) -> dict[str, list[Med
     return index
 
 
+NUMBERED_IMAGE = re.compile(r"^(\D*?)(\d+)(\.(?:jpg|jpeg|png))$", re.IGNORECASE)
+
+
+def infer_template(root: Path) -> str | None:
+    """The frame-file template of the first folder below `root` that holds numbered images
+    ('000001.jpg' -> '{:06d}.jpg', 'img_00001.jpg' -> 'img_{:05d}.jpg'), or None."""
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        matches = [match for match in map(NUMBERED_IMAGE.match, sorted(files)) if match]
+        if matches:
+            prefix, digits, suffix = matches[0].groups()
+            padded = all(len(match.group(2)) == len(digits) for match in matches)
+            return f"{prefix}{{:0{len(digits)}d}}{suffix}" if padded else f"{prefix}{{:d}}{suffix}"
+    return None
+
+
 def _numbering_problem(numbers: list[int], template: str) -> str | None:
     if min(numbers) == 1 and max(numbers) == len(numbers):
         return None

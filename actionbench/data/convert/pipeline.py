@@ -8,6 +8,12 @@ Writes into --out (the folder that becomes `data.root`):
 - missing.txt, 'split<TAB>video<TAB>reason' for every annotated video that is not written:
   not found below --root, found twice, unreadable, with badly numbered frames, or with a path
   a list cannot hold. Nothing is dropped silently.
+
+When --root holds none of the annotated videos in the layout looked for (the catalog's, or
+--layout) but holds some in the other one (frame folders where the dataset ships videos, as
+the TSM and PAN preparation scripts leave them, or the reverse), the other layout is used and
+a warning says so; frame folders whose files do not follow the template are indexed by the
+numbering they use, and the warning names the `data.template` to set.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from ..catalog import CLASSES_FILE, DatasetInfo, Layout, ListFormat, get_dataset
 from ..pool import run_parallel
 from . import CONVERTERS
 from .common import Annotations, Entry
-from .media import Media, frames_or_problem, index_media
+from .media import Media, frames_or_problem, index_media, infer_template
 from .subset import keep_classes
 
 MISSING_FILE = "missing.txt"
@@ -59,8 +65,7 @@ def convert(dataset: str, annotations: Path, root: Path, out: Path | None = None
     if len(read.classes) != info.num_classes:
         report.warnings.append(f"{len(read.classes)} classes in the annotations; the catalog's "
                                f"{dataset} has {info.num_classes}")
-    layout = layout or info.layout
-    media = index_media(Path(root), layout, template or info.template)
+    layout, media = _media(read, Path(root), layout or info.layout, template or info.template, report)
     missing: list[str] = []
     for split_name, entries in read.splits.items():
         records = []
@@ -83,6 +88,32 @@ def convert(dataset: str, annotations: Path, root: Path, out: Path | None = None
     else:
         (out / MISSING_FILE).unlink(missing_ok=True)
     return report
+
+
+def _media(read: Annotations, root: Path, layout: Layout, template: str,
+           report: ConvertReport) -> tuple[Layout, dict[str, list[Media]]]:
+    """The layout to list and its index: `layout`, unless it finds none of the annotated
+    videos and the other layout finds some."""
+    media = index_media(root, layout, template)
+    entries = [entry for split in read.splits.values() for entry in split]
+    if _found(entries, media):
+        return layout, media
+    other: Layout = "frames" if layout == "videos" else "videos"
+    other_template = (infer_template(root) or template) if other == "frames" else template
+    other_media = index_media(root, other, other_template)
+    found = _found(entries, other_media)
+    if not found:
+        return layout, media
+    kinds = {"frames": "frame folders", "videos": "video files"}
+    named = (f"; frames named like '{other_template}': set data.template: '{other_template}' in the "
+             f"experiments that use these lists" if other == "frames" and other_template != template else "")
+    report.warnings.append(f"no {kinds[layout]} below {root} are named as annotated videos, but {found} "
+                           f"{kinds[other]} are: listed those (--layout {other} says so){named}")
+    return other, other_media
+
+
+def _found(entries: list[Entry], media: dict[str, list[Media]]) -> int:
+    return sum(any(name in media for name in entry.names) for entry in entries)
 
 
 def _read_annotations(info: DatasetInfo, folder: Path, split: int,

@@ -1,3 +1,3 @@
 """Backbones by name; importing this package registers them."""
 
-from . import resnet  # noqa: F401
+from . import inception, resnet  # noqa: F401

@@ -33,6 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from ...plan.registry import BuildContext, ContractInput, PublishedCost, Setting, register_method
+from ..inception2d import (
+    IBM_INCEPTION_TAM_KEYS,
+    INCEPTION_CONTRACT_INPUTS,
+    TAM_INCEPTION_PUBLISHED,
+    tam_inception_v1,
+)
 from ..insert import STAGES, Before, insert_before
 from ..recognizer2d import build_resnet, recognizer_2d
 from ..reference_keys import IBM, IBM_COST
@@ -112,16 +118,21 @@ def pooled_frames(frames: int) -> int:
     "tam", family="2D", options=TAMOptions, docs="docs/methods/tam.md",
     description="TAM (IBM, 'More Is Less'): depthwise temporal aggregation of neighbouring "
                 "frames before conv1 of every block",
-    checkpoints=(IBM,),
+    backbones=("resnet50", "resnet18", "resnet34", "resnet101", "inception_v1"),
+    checkpoints=(IBM, IBM_INCEPTION_TAM_KEYS),
     contract_inputs=(ContractInput(), ContractInput.of(frames=16, temporal_pool=True),
-                 ContractInput.of(blending_frames=5, blending_method="max", dw_conv=False)),
+                 ContractInput.of(blending_frames=5, blending_method="max", dw_conv=False),
+                 *INCEPTION_CONTRACT_INPUTS["tam"]),
     published=(
         PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=32.831963136,
                       params_m=23.725655, exact=True),
         PublishedCost(Setting.of("resnet18", 8, 224, 87), IBM_COST, gflops=14.530768896,
                       params_m=11.225559, exact=True),
+        *TAM_INCEPTION_PUBLISHED,
     ))
 def tam(ctx: BuildContext) -> nn.Module:
+    if ctx.backbone == "inception_v1":
+        return tam_inception_v1(ctx)
     options: TAMOptions = ctx.options
     resnet = build_resnet(ctx)
     stage_frames = [ctx.frames]

@@ -15,10 +15,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ...plan.registry import BuildContext, PublishedCost, Setting, register_method
+from ...plan.registry import BuildContext, ContractInput, PublishedCost, Setting, register_method
+from ..inception2d import INCEPTION_CONTRACT_INPUTS, tsm_bn_inception
 from ..insert import BlockFilter, insert_before, wrap_block
 from ..recognizer2d import build_resnet, recognizer_2d
 from ..reference_keys import TSM_REPOSITORY
+from ..zoo_checkpoints import MMACTION2_RESNET_KEYS
 
 
 class TSMOptions(BaseModel):
@@ -61,11 +63,15 @@ def shifted_blocks(resnet) -> BlockFilter:
 @register_method(
     "tsm", family="2D", options=TSMOptions, docs="docs/methods/tsm.md",
     description="Temporal Shift Module: residual shift of 1/8 channels each way",
-    checkpoints=(TSM_REPOSITORY,),
+    backbones=("resnet50", "resnet18", "resnet34", "resnet101", "bn_inception"),
+    checkpoints=(TSM_REPOSITORY, MMACTION2_RESNET_KEYS),
+    contract_inputs=(ContractInput(), *INCEPTION_CONTRACT_INPUTS["tsm"]),
     published=(PublishedCost(Setting.of("resnet50", 8, 224, 400),
                              "TSM (Lin et al., ICCV 2019), Table 1: TSM 8f", gflops=33, params_m=24.3,
                              note="rounded; the shift adds no parameters and no multiply-adds"),))
 def tsm(ctx: BuildContext) -> nn.Module:
+    if ctx.backbone == "bn_inception":
+        return tsm_bn_inception(ctx)
     options: TSMOptions = ctx.options
     resnet = build_resnet(ctx)
     shift = lambda block: TemporalShift(ctx.frames, options.shift_div)  # noqa: E731

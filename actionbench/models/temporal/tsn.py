@@ -6,15 +6,19 @@ method is measured against.
 
 from __future__ import annotations
 
-from ...plan.registry import PublishedCost, Setting, register_method
+from ...plan.registry import ContractInput, PublishedCost, Setting, register_method
+from ..inception2d import INCEPTION_CONTRACT_INPUTS, TSN_INCEPTION_PUBLISHED
 from ..recognizer2d import recognizer_2d
 from ..reference_keys import IBM, IBM_COST, TSM_REPOSITORY
+from ..zoo_checkpoints import MMACTION2_RESNET_KEYS
 
 register_method(
     "tsn", family="2D", docs="docs/methods/tsn.md", order_sensitive=False,
     description="Temporal Segment Networks: per-frame ResNet, average consensus (order-blind "
                 "baseline)",
-    checkpoints=(IBM, TSM_REPOSITORY),
+    backbones=("resnet50", "resnet18", "resnet34", "resnet101", "inception_v1", "bn_inception"),
+    checkpoints=(IBM, TSM_REPOSITORY, MMACTION2_RESNET_KEYS),
+    contract_inputs=(ContractInput(), *INCEPTION_CONTRACT_INPUTS["tsn"]),
     published=(
         PublishedCost(Setting.of("resnet50", 8, 224, 87), IBM_COST, gflops=32.697090048,
                       params_m=23.686295, exact=True),
@@ -23,4 +27,5 @@ register_method(
         PublishedCost(Setting.of("resnet50", 8, 224, 400),
                       "TSM (Lin et al., ICCV 2019), Table 1: TSN 8f", gflops=33, params_m=24.3,
                       note="the paper's rounded figures, for a 400-class head"),
+        *TSN_INCEPTION_PUBLISHED,
     ))(recognizer_2d)

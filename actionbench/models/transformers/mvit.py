@@ -105,16 +105,22 @@ PUBLISHED = (
 """torchvision's figures count attention's matrix products (matmul, einsum) with the conv and
 linear layers, for one 16x224² clip, as our headline does."""
 
-CONTRACT_INPUT = ContractInput.of("mvit_v1_b", frames=4, size=64)
+CONTRACT_INPUTS = (
+    ContractInput.of("mvit_v1_b", frames=4, size=64),
+    ContractInput.of("mvit_v2_s", frames=4, size=64, idle=tuple(
+        f"blocks.15.attn.{name}" for name in ("rel_pos_h", "rel_pos_w", "rel_pos_t",
+                                               "pool_q.pool.weight"))),
+)
 """Two time steps after the stem and 2x2 positions in the last stage: the smallest input at
 which every parameter gets a gradient (at 2x32 the last stage's position terms are constant
-over the keys). Not MViT-v2-S: four parameters of its last block act only on patch tokens,
-which nothing reads after it, and never get a gradient, at any input (tests/test_mvit.py)."""
+over the keys). MViT-v2-S adds its relative position terms to the patch queries only and pools
+only them, so in its last block, whose class token alone reaches the classifier, those four
+parameters never get a gradient, in torchvision's network as in the reference's."""
 
 
 @register_method("mvit", family="transformer", backbones=tuple(VARIANTS), min_frames=TEMPORAL_STRIDE,
                  docs="docs/methods/mvit.md", classifier="head.1", published=PUBLISHED,
-                 checkpoints=CHECKPOINTS, contract_inputs=(CONTRACT_INPUT,),
+                 checkpoints=CHECKPOINTS, contract_inputs=CONTRACT_INPUTS,
                  description="MViT (torchvision mvit_v2_s, mvit_v1_b): multiscale attention "
                              "with pooled queries, keys and values")
 def mvit_(ctx: BuildContext) -> nn.Module:

@@ -25,7 +25,14 @@ from torch import nn
 from torchvision.ops import StochasticDepth
 
 from ...core.errors import UserError
-from ...plan.registry import BuildContext, KeyConvention, PublishedCost, Setting, register_method
+from ...plan.registry import (
+    BuildContext,
+    ContractInput,
+    KeyConvention,
+    PublishedCost,
+    Setting,
+    register_method,
+)
 from .layers import Mlp, SelfAttention, init_vit_weights
 
 PATCH = 16
@@ -163,12 +170,7 @@ PUBLISHED = (
 @register_method("timesformer", family="transformer", options=TimeSformerOptions,
                  backbones=("vit_b_16",), docs="docs/methods/timesformer.md", classifier="head",
                  published=PUBLISHED, checkpoints=CHECKPOINTS,
-                 # None for the registry-wide contract: at the reference's initialisation the
-                 # network is exactly blind to frame order (time_embed = 0) and the first
-                 # backward pass leaves blocks 2-12's temporal attention without gradient
-                 # (temporal_fc = 0); tests/test_timesformer.py checks both facts, and that
-                 # order and every gradient appear after one optimiser step.
-                 contract_inputs=(),
+                 contract_inputs=(ContractInput.of("vit_b_16", frames=4, size=32),),
                  description="TimeSformer: ViT-B/16 with divided space-time attention "
                              "(facebookresearch/TimeSformer)")
 def timesformer(ctx: BuildContext) -> nn.Module:

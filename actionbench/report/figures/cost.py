@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from .intervals import top1_error_bars
 from .style import (
     MARKERS,
     FigureFile,
@@ -36,6 +37,7 @@ def plot_accuracy_vs_gflops(rows: pd.DataFrame, dataset: str, path: Path) -> Fig
     for family, group in rows.groupby("family"):
         ax.scatter(group["gflops"], group["top1"], s=sizes[group.index], color=family_colour(family),
                    alpha=0.5, edgecolors="black", linewidths=0.6, zorder=2)
+    top1_error_bars(ax, rows["gflops"], rows)
     ax.set_xlabel("GFLOPs per view (multiply-adds, one clip × one crop)")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title(_title(dataset, shared) + "; bubble area ∝ parameters")
@@ -61,6 +63,7 @@ def plot_accuracy_vs_throughput(rows: pd.DataFrame, dataset: str, path: Path) ->
                        color=family_colour(family), edgecolors="black", linewidths=0.6, zorder=2)
         handles.append(Line2D([], [], ls="", marker=marker, color="white", markeredgecolor="black",
                               label=f"on {device}"))
+    top1_error_bars(ax, rows["throughput"], rows)
     batches = sorted(rows.get("throughput_batch", pd.Series()).dropna().astype(int).unique())
     batch = f" at batch {', '.join(map(str, batches))}" if batches else ""
     ax.set_xlabel(f"throughput (clips per second{batch}, one view per clip)")

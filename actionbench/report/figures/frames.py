@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .intervals import top1_error_bars
 from .style import (
     MARKERS,
     FigureFile,
@@ -31,6 +32,7 @@ def plot_accuracy_vs_frames(rows: pd.DataFrame, dataset: str, path: Path) -> Fig
         first = line.iloc[0]
         ax.plot(line["frames"], line["top1"], marker=MARKERS[number % len(MARKERS)],
                 color=family_colour(first["family"]), markeredgecolor="black", markeredgewidth=0.5)
+        top1_error_bars(ax, line["frames"], line)
         ends.append((line["frames"].iloc[-1], line["top1"].iloc[-1]))
         names.append(_line_name(first, rows))
     frames = sorted(rows["frames"].unique())

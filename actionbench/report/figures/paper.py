@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from .intervals import top1_error_bars
 from .style import FigureFile, family_colour, family_handles, new_figure, point_labels, save
 
 LEGEND_IN = 0.3
@@ -53,6 +54,8 @@ def plot_published_vs_ours(rows: pd.DataFrame, dataset: str, path: Path) -> Figu
                            linewidths=0.5, zorder=3)
                 ax.annotate(difference(row[ours], row[published]), (1, y), xycoords=("axes fraction", "data"),
                             xytext=(-3, 0), textcoords="offset points", ha="right", va="center", fontsize=7.5)
+        if ours == "top1":
+            top1_error_bars(ax, pd.Series(positions, index=rows.index), rows, horizontal=True)
         ax.set_xlabel(axis_label)
         ax.set_yticks(positions, labels if ax is axes[0] else [""] * len(labels))
         ax.set_ylim(-0.7, len(rows) - 0.3)

@@ -1,6 +1,6 @@
 """What every figure shares: paper-size fonts, one colour per method family, point labels that
-avoid each other, and saving without a display (figures are built on a plain matplotlib
-Figure with the Agg canvas, never through pyplot's global state)."""
+avoid each other (as many as stay readable), and saving without a display (figures are built
+on a plain matplotlib Figure with the Agg canvas, never through pyplot's global state)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,26 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from ...plan.registry import FAMILIES as REGISTERED_FAMILIES
 
 WIDTH_IN = 6.4
 """About a paper's text width: at 100 % the fonts below print at their nominal size."""
 DPI = 200
 RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
       "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3}
-FAMILIES = {"2D": ("2D CNN + temporal module", "tab:blue"), "3D": ("3D CNN", "tab:orange")}
+COLOURS = {"2D": "tab:blue", "3D": "tab:orange", "transformer": "tab:green", "fusion": "tab:purple"}
+FAMILIES = {family: (label, COLOURS[family]) for family, label in REGISTERED_FAMILIES.items()} | {
+    "fusion": ("late fusion of several runs", COLOURS["fusion"])}
 OTHER_FAMILY = ("other", "tab:gray")
 MARKERS = "osD^vP*Xph<>"
 
@@ -62,7 +68,7 @@ def count_points(fig: Figure) -> int:
     points = 0
     for ax in fig.axes:
         points += sum(len(collection.get_offsets()) for collection in ax.collections
-                      if hasattr(collection, "get_offsets"))
+                      if isinstance(collection, PathCollection))  # markers, not error bars
         points += sum(len(line.get_xdata()) for line in ax.lines
                       if line.get_marker() not in (None, "", "None"))
     return points
@@ -122,21 +128,29 @@ ALIGN_X = {1: "left", 0: "center", -1: "right"}
 ALIGN_Y = {1: "bottom", 0: "center", -1: "top"}
 
 
+MAX_LABELS = 40
+"""Labels one figure carries: beyond a few dozen they cover each other and the points, and
+placing each among thousands of others costs seconds."""
+
+
 def label_points(ax: Axes, xs: list[float], ys: list[float], texts: list[str],
-                 radii_pt: list[float], fontsize: float = 7.5) -> None:
-    """Annotate every point, trying positions around it and keeping the one that covers the
+                 radii_pt: list[float], fontsize: float = 7.5) -> int:
+    """Annotate the points, trying positions around each and keeping the one that covers the
     fewest other labels (weighted 3×) and markers and stays inside the axes; a thin leader line
-    ties a label to its marker. Call it once the axes' limits and the figure layout are final,
-    since it works in display coordinates."""
+    ties a label to its marker. With more than MAX_LABELS points only the MAX_LABELS most
+    accurate (highest y) are labelled. Returns how many were. Call it once the axes' limits and
+    the figure layout are final, since it works in display coordinates."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     scale = fig.dpi / 72
-    markers = [_square(ax.transData.transform((x, y)), radius * scale)
-               for x, y, radius in zip(xs, ys, radii_pt)]
+    centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))
+    half = np.asarray(radii_pt, dtype=float) * scale
+    markers = np.column_stack([centres - half[:, None], centres + half[:, None]])  # x0, y0, x1, y1
     inside = ax.get_window_extent(renderer)
-    placed: list[Bbox] = []
-    for index in sorted(range(len(xs)), key=lambda index: (-ys[index], xs[index])):
-        others = markers[:index] + markers[index + 1:]
+    order = sorted(range(len(xs)), key=lambda index: (-ys[index], xs[index]))[:MAX_LABELS]
+    placed = np.zeros((0, 4))
+    for index in order:
+        others = np.delete(markers, index, axis=0)
         best = None
         for distance, (dx, dy) in itertools.product(DISTANCES, DIRECTIONS):
             gap = (radii_pt[index] + 3) * distance * (0.75 if dx and dy else 1.0)
@@ -145,18 +159,26 @@ def label_points(ax: Axes, xs: list[float], ys: list[float], texts: list[str],
                                      va=ALIGN_Y[dy], arrowprops=leader(radii_pt[index]))
             annotation.update_positions(renderer)
             box = Text.get_window_extent(annotation, renderer)  # the text alone, not its leader
-            cost = (3 * sum(_overlap(box, other) for other in placed)
-                    + sum(_overlap(box, other) for other in others)
+            extents = np.array([box.x0, box.y0, box.x1, box.y1])
+            cost = (3 * _overlaps(extents, placed) + _overlaps(extents, others)
                     + 4 * (_area(box) - _overlap(box, inside)))
             if best is None or cost < best[0]:
                 if best is not None:
                     best[1].remove()
-                best = (cost, annotation, box)
+                best = (cost, annotation, extents)
             else:
                 annotation.remove()
             if cost == 0:
                 break
-        placed.append(best[2])
+        placed = np.vstack([placed, best[2]])
+    return len(order)
+
+
+def _overlaps(box: np.ndarray, boxes: np.ndarray) -> float:
+    """Total area of `box` (x0, y0, x1, y1) covered by each of `boxes`, counted per box."""
+    width = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    height = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    return float((np.clip(width, 0, None) * np.clip(height, 0, None)).sum())
 
 
 def label_line_ends(ax: Axes, xs: list[float], ys: list[float], texts: list[str],
@@ -178,10 +200,6 @@ def label_line_ends(ax: Axes, xs: list[float], ys: list[float], texts: list[str]
             ax.annotate(text, (x, y), xytext=(10, (position - shift - display) / scale),
                         textcoords="offset points", fontsize=fontsize, va="center", ha="left",
                         arrowprops=leader(4))
-
-
-def _square(centre, half: float) -> Bbox:
-    return Bbox.from_extents(centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half)
 
 
 def _area(box: Bbox) -> float:

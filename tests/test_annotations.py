@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from actionbench.core.errors import UserError
-from actionbench.data.annotations import VideoRecord, read_list, write_list
+from actionbench.data.annotations import VideoRecord, drop_short, read_list, write_list
 
 
 def test_num_frames_format_round_trips(tmp_path: Path) -> None:
@@ -111,6 +111,49 @@ def test_write_list_refuses_what_the_format_cannot_hold(tmp_path: Path, records,
     with pytest.raises(ValueError, match=fragment):
         write_list(path, records, fmt=fmt)
     assert not path.exists()
+
+
+def test_ibm_semicolon_lists_keep_spaces_in_paths(tmp_path: Path) -> None:
+    # IBM's tools/extract_videos_kinetics.py writes 'path;1;frames;label', with class folders
+    # such as 'playing guitar'
+    path = tmp_path / "train.txt"
+    path.write_text("images/train/playing guitar/abc_000010_000020;1;300;3\n"
+                    "images/train/abseiling/xyz_000000_000010 ; 1 ; 250 ; 0\n")
+    assert read_list(path, num_classes=400) == [
+        VideoRecord("images/train/playing guitar/abc_000010_000020", 1, 300, 3),
+        VideoRecord("images/train/abseiling/xyz_000000_000010", 1, 250, 0)]
+
+
+def test_ibm_semicolon_test_list_has_start_and_end_but_no_label(tmp_path: Path) -> None:
+    path = tmp_path / "test.txt"
+    path.write_text("images/test/abc_000010_000020;1;300\n")
+    assert read_list(path) == [VideoRecord("images/test/abc_000010_000020", 1, 300, None)]
+
+
+@pytest.mark.parametrize("content, line, fragments", [
+    ("a;1;30;2\nb 30 2\n", 2, ["expected 4 columns 'path;start;end;label' like line 1", "got 1"]),
+    ("a;1;30;2;5\n", 1, ["expected 3 ('path;start;end') or 4 ('path;start;end;label')", "got 5"]),
+    ("a;1;thirty;2\n", 1, ["end must be an integer", "'thirty'"]),
+    (";1;30;2\n", 1, ["path is empty"]),
+    ("a;1;30;400\n", 1, ["label must be 0..9", "got 400"]),
+])
+def test_bad_semicolon_lines_name_file_line_and_expectation(tmp_path: Path, content: str, line: int,
+                                                             fragments: list[str]) -> None:
+    path = tmp_path / "train.txt"
+    path.write_text(content)
+    with pytest.raises(UserError) as error:
+        read_list(path, num_classes=10)
+    assert str(error.value).startswith(f"{path}:{line}: ")
+    for fragment in fragments:
+        assert fragment in str(error.value)
+
+
+def test_drop_short_splits_by_frame_count_in_list_order() -> None:
+    records = [VideoRecord("a", 1, 2, 0), VideoRecord("b", 1, 3, 1), VideoRecord("c", 5, 29, 0),
+               VideoRecord("d", 1, 30, 2)]
+    assert drop_short(records, 3) == (records[1:], records[:1])  # TSM, GST, IBM Something
+    assert drop_short(records, 30) == (records[3:], records[:3])  # IBM Kinetics
+    assert drop_short(records, 1) == (records, [])  # the default keeps every video
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path: Path) -> None:

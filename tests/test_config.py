@@ -72,7 +72,7 @@ def test_folder_loading_skips_base_recipes(write_yaml, tmp_path):
     ({"data__frames": 0}, ["data.frames", "greater than 0"]),
     ({"train__lr": -0.1}, ["train.lr", "-0.1"]),
     ({"train__batch_size": "many"}, ["train.batch_size", "many"]),
-    ({"eval__crops": 5}, ["eval.crops", "5"]),
+    ({"eval__crops": 4}, ["eval.crops", "4"]),
     ({"model__options": {"shift_dv": 4}}, ["model.options.shift_dv", "did you mean 'shift_div'"]),
     ({"name": "../escape"}, ["name", "../escape"]),
 ])

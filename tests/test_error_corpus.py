@@ -102,7 +102,7 @@ FIELD_CASES = {
     "negative frames": ({"data__frames": -3}, ["data.frames", "got -3"]),
     "negative learning rate": ({"train__lr": -0.1}, ["train.lr", "greater than 0", "-0.1"]),
     "batch size 0": ({"train__batch_size": 0}, ["train.batch_size", "greater than 0", "got 0"]),
-    "crops not 1/3/10": ({"eval__crops": 5}, ["eval.crops", "got 5", "1, 3 or 10"]),
+    "crops not 1/3/5/10": ({"eval__crops": 4}, ["eval.crops", "got 4", "1, 3, 5 or 10"]),
     "zero clips": ({"eval__clips": 0}, ["eval.clips", "got 0"]),
     "momentum out of range": ({"train__momentum": 1.5}, ["train.momentum", "1.5"]),
     "too few frames for s3d": ({"model": {"method": "s3d"}, "data__frames": 8},

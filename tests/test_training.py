@@ -62,6 +62,8 @@ def test_run_writes_records_skips_finished_runs_and_reports(experiment_file, tmp
         assert 0 <= record["top1"] <= 100 and record["gflops"] > 0
         assert record["provenance"]["versions"]["torch"] == torch.__version__
         assert record["id"] == path.parent.name
+        assert record["protocol"] == "train tile random_resized noflip | test even 1x1 edges 32/32 softmax"
+        assert (record["videos_scored"], record["videos_dropped"]) == (10, 0)
         metrics = (path.parent / "metrics.jsonl").read_text().splitlines()
         assert len(metrics) == 1 and "train_loss" in json.loads(metrics[0])
         assert (path.parent / "checkpoint.pt").exists() and (path.parent / "config.yaml").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -214,3 +215,29 @@ def test_eval_writes_a_record_for_released_weights(tmp_path, write_yaml, synth_r
     error = capsys.readouterr().err
     assert "ssv2.pth" in error and "new_fc.weight" in error and "Traceback" not in error
     assert len(list(runs.iterdir())) == 1  # the refused weights left no run folder behind
+
+
+def reference_state(key_list: Path) -> dict[str, torch.Tensor]:
+    """A state dict with the keys, dtypes and shapes of `key_list`, tensor i filled with i."""
+    state = {}
+    for line in key_list.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        key, dtype, shape = line.split()
+        size = () if shape == "-" else tuple(int(side) for side in shape.split("x"))
+        state[key] = torch.full(size, len(state), dtype=getattr(torch, dtype))
+    return state
+
+
+def test_mienet_dptam_checkpoint_loads_into_dptam_without_its_afm_weights(tmp_path):
+    # Keys of a checkpoint MIE-Net's own code saves for its DPTAM model (tests/data/, see its header).
+    state = reference_state(Path(__file__).parent / "data" / "mienet_dptam_r50_keys.txt")
+    assert "module.w" in state  # created for every ResNet, read only by the RGB + motion forward
+    torch.save({"epoch": 1, "arch": "resnet50", "state_dict": state, "best_prec1": 0.0},
+               tmp_path / "ckpt.best.pth.tar")
+    target = build_method("dptam", frames=8, backbone="resnet50")
+    match = load_weights(target, METHODS["dptam"], tmp_path / "ckpt.best.pth.tar")
+    assert "w" in match.unused and all("conv_mask" in key for key in set(match.unused) - {"w"})
+    filled = [int(tensor.flatten()[0]) for tensor in target.state_dict().values()]
+    assert len(set(filled)) == len(filled) == len(state) - len(match.unused)  # each tensor once
+    assert target.state_dict()["head.fc.weight"].eq(len(state) - 2).all()  # module.new_fc.weight

@@ -33,9 +33,9 @@ def select(plans: list[Plan], shard: tuple[int, int] | None) -> list[Plan]:
 
 
 def dry_run_listing(plans: list[Plan]) -> str:
-    """One line per experiment: id, method, backbone, dataset, frames and its file."""
+    """One line per experiment: id, method, backbone, dataset, frames, protocol and its file."""
     lines = [f"{plan.id}\t{plan.method.name}\t{plan.backbone}\t{plan.spec.data.dataset}\t"
-             f"f{plan.spec.data.frames}\t{plan.source}" for plan in plans]
+             f"f{plan.spec.data.frames}\t{plan.protocol.describe()}\t{plan.source}" for plan in plans]
     return "\n".join([*lines, f"{len(plans)} experiments"])
 
 

@@ -1,16 +1,27 @@
-"""Annotation lists: one video per line, in the plain-text formats that TSM and IBM's
-action-recognition-pytorch read, so their published lists work unchanged.
+"""Annotation lists: one video per line, in the plain-text formats of the lists TSM, GST and
+IBM's action-recognition-pytorch read.
 
-Three layouts, told apart by the column count (which must be the same on every line):
+Whitespace-separated lists, told apart by the column count (which must be the same on every
+line):
 
-- ``path num_frames label``   (TSM; the first frame is 1)
+- ``path num_frames label``   (TSM and GST; the first frame is 1)
 - ``path start end label``    (IBM; ``end`` is inclusive)
 - ``path num_frames``         (a test list without labels)
 
-Columns are separated by whitespace, so a path cannot contain spaces. Every problem is
-reported as a `UserError` naming the file, the line and what was expected, because these
-files are written by hand or by conversion scripts and a bad line should not surface as a
-crash deep inside a DataLoader worker.
+A path in these lists cannot contain spaces. IBM writes its Kinetics lists with ``;`` between
+the columns, because Kinetics class folders have spaces in their names
+(IBM/action-recognition-pytorch@67cc96f:tools/extract_videos_kinetics.py writes
+``path;1;frames;label``, utils/dataset_config.py reads kinetics400 with ``;``). A list whose
+first entry contains ``;`` is read that way, IBM's two layouts:
+
+- ``path;start;end;label``
+- ``path;start;end``          (IBM's test lists, without labels)
+
+GST's tab-separated lists are whitespace-separated lists. IBM lists of several labels per
+video (more columns) and TSM's flow lists are not read. Every problem is reported as a
+`UserError` naming the file, the line and what was expected, because these files are written
+by hand or by conversion scripts and a bad line should not surface as a crash deep inside a
+DataLoader worker.
 """
 
 from __future__ import annotations
@@ -27,6 +38,10 @@ LAYOUTS: dict[int, str] = {
     2: "path num_frames",
     3: "path num_frames label",
     4: "path start end label",
+}
+SEMICOLON_LAYOUTS: dict[int, str] = {
+    3: "path;start;end",
+    4: "path;start;end;label",
 }
 
 
@@ -57,31 +72,43 @@ def read_list(path: Path, num_classes: int | None = None) -> list[VideoRecord]:
 
     records: list[VideoRecord] = []
     first: tuple[int, int] | None = None  # (line number, column count) of the first entry
+    layouts = LAYOUTS
     for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields:
+        if not line.strip():
             continue
+        if first is None and ";" in line:
+            layouts = SEMICOLON_LAYOUTS
+        fields = _split(line, layouts)
         where = f"{path}:{number}"
         if first is None:
-            if len(fields) not in LAYOUTS:
-                expected = " or ".join(f"{count} ('{layout}')" for count, layout in LAYOUTS.items())
+            if len(fields) not in layouts:
+                expected = " or ".join(f"{count} ('{layout}')" for count, layout in layouts.items())
                 raise UserError(f"{where}: expected {expected} columns, "
                                 f"got {len(fields)}: '{line.strip()}'")
             first = (number, len(fields))
         elif len(fields) != first[1]:
-            raise UserError(f"{where}: expected {first[1]} columns '{LAYOUTS[first[1]]}' like "
+            raise UserError(f"{where}: expected {first[1]} columns '{layouts[first[1]]}' like "
                             f"line {first[0]}, got {len(fields)}: '{line.strip()}'")
-        records.append(_parse(fields, where, line.strip(), num_classes, number))
+        records.append(_parse(fields, layouts[len(fields)], where, line.strip(), num_classes, number))
 
     if not records:
         raise UserError(f"{path}: annotation list is empty; expected one video per line as "
-                        f"'{LAYOUTS[3]}', '{LAYOUTS[4]}' or '{LAYOUTS[2]}'")
+                        f"'{LAYOUTS[3]}', '{LAYOUTS[4]}' or '{LAYOUTS[2]}' (or IBM's "
+                        f"'{SEMICOLON_LAYOUTS[4]}')")
     return records
 
 
-def _parse(fields: list[str], where: str, line: str, num_classes: int | None,
+def _split(line: str, layouts: dict[int, str]) -> list[str]:
+    if layouts is SEMICOLON_LAYOUTS:
+        return [field.strip() for field in line.split(";")]
+    return line.split()
+
+
+def _parse(fields: list[str], layout: str, where: str, line: str, num_classes: int | None,
            number: int) -> VideoRecord:
-    names = LAYOUTS[len(fields)].split()
+    names = layout.replace(";", " ").split()
+    if not fields[0]:
+        raise UserError(f"{where}: path is empty: '{line}'")
     values: dict[str, int] = {}
     for name, field in zip(names[1:], fields[1:]):
         try:
@@ -107,6 +134,22 @@ def _parse(fields: list[str], where: str, line: str, num_classes: int | None,
         expected = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
         raise UserError(f"{where}: label must be {expected}, got {label}: '{line}'")
     return VideoRecord(fields[0], start, num_frames, label, number)
+
+
+def drop_short(records: list[VideoRecord], min_frames: int
+               ) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    """(records with at least `min_frames` frames, the others), both in list order.
+
+    The references leave short videos out of their lists before sampling: TSM and GST keep
+    videos of 3 frames or more (mit-han-lab/temporal-shift-module@1f6a834:ops/dataset.py
+    `_parse_list`, chenxuluo/GST-video@47d39fc:dataset.py), IBM 3 for Something-Something and
+    30 for Kinetics (IBM/action-recognition-pytorch@67cc96f:utils/dataset_config.py
+    `filter_video`). A row scored on a filtered list is scored on other videos than the full
+    list, so the caller reports both counts.
+    """
+    kept = [record for record in records if record.num_frames >= min_frames]
+    dropped = [record for record in records if record.num_frames < min_frames]
+    return kept, dropped
 
 
 def write_list(path: Path, records: list[VideoRecord],

@@ -48,11 +48,20 @@ class SampleFault:
 
 
 class FaultPolicy:
-    """Applies `data.on_error` and remembers what was skipped, in the main process."""
+    """Applies `data.on_error` and remembers what was skipped, in the main process, beside the
+    videos that `data.min_frames` left out of each list (a protocol's rule, not a fault, but
+    the record reports both: either makes a score cover other videos than the full list)."""
 
     def __init__(self, on_error: OnError):
         self.on_error = on_error
         self.skipped: dict[str, str] = {}
+        self.short: dict[str, int] = {"train": 0, "eval": 0}
+
+    def drop_short(self, kind: str, count: int) -> None:
+        """`count` videos of the `kind` list ('train' or 'eval') are shorter than data.min_frames."""
+        self.short[kind] = count
+        if count:
+            log.info("%s list: left out %d videos shorter than data.min_frames", kind, count)
 
     def handle(self, faults: list[SampleFault]) -> None:
         if faults and self.on_error == "fail":
@@ -65,9 +74,11 @@ class FaultPolicy:
                 log.warning("skipping %s: %s", fault.sample, fault.message)
 
     def summary(self) -> dict[str, Any]:
-        """The result record's fields: how many samples were skipped and which."""
+        """The result record's fields: how many samples were skipped and which, and how many
+        videos each list left out for being short."""
         return {"skipped_samples": len(self.skipped),
-                "skipped_files": list(self.skipped.values())[:LISTED_SKIPS]}
+                "skipped_files": list(self.skipped.values())[:LISTED_SKIPS],
+                "videos_dropped": self.short["eval"], "train_videos_dropped": self.short["train"]}
 
 
 class Guarded(Dataset):

@@ -24,7 +24,7 @@ from ..plan.plan import Plan
 from ..plan.schema import DataSpec
 from .annotations import VideoRecord
 from .frames import FrameFolderDataset, read_frame
-from .transforms import apply, train_transform
+from .transforms import apply, plan_train_transform
 
 EncodedBatch = Sequence[Sequence[bytes]]
 """A batch of encoded clips as collated: `batch[t][n]` is frame t of clip n."""
@@ -68,5 +68,5 @@ def input_converter(plan: Plan, device: torch.device) -> Callable:
     """What turns a training batch's videos into the network's input on `device`."""
     if not enabled(plan.spec.data, device):
         return lambda videos: to_model_input(videos, device)
-    transform = train_transform(plan.spec.data.input_size, plan.data.flip)
+    transform = plan_train_transform(plan, plan.protocol.flip)
     return lambda videos: to_model_input(decode_clips(videos, transform, device), device)

@@ -17,7 +17,7 @@ from ..core.locks import file_lock
 from ..plan.plan import DataPlan, Plan
 from ..plan.schema import DataSpec
 from . import synthmotion
-from .annotations import VideoRecord, read_list
+from .annotations import VideoRecord, drop_short, read_list
 from .catalog import CLASSES_FILE, Layout, read_class_names, split_template
 from .clip_dataset import ClipDataset
 from .faults import FaultPolicy, GuardedLoader, SampleFault
@@ -29,10 +29,9 @@ from .sampling import ClipSampler
 from .transforms import (
     FlipWithLabelSwap,
     apply,
-    default_scale_size,
-    eval_transform,
+    plan_eval_transform,
+    plan_train_transform,
     read_flip_label_map,
-    train_transform,
 )
 from .videos import VideoFileDataset, is_video, video_problem
 
@@ -96,12 +95,17 @@ def flip_pairs(data: DataSpec, root: Path, num_classes: int) -> dict[int, int] |
     return read_flip_label_map(root / data.flip_label_map, num_classes, names)
 
 
-def readable_records(list_path: Path, plan: Plan, policy: FaultPolicy
+def readable_records(list_path: Path, plan: Plan, policy: FaultPolicy, kind: str
                      ) -> tuple[list[VideoRecord], Storage]:
-    """The list's entries whose frames or video files are there, and how they are stored; the
-    others go to `policy` (which stops the run under `fail`) with the list file and line in
-    the message."""
-    entries = read_list(list_path, plan.num_classes)
+    """The list's entries of at least `data.min_frames` frames (`policy` counts the others,
+    per `kind` of list) whose frames or video files are there, and how they are stored; the
+    unreadable ones go to `policy` (which stops the run under `fail`) with the list file and
+    line in the message."""
+    entries, short = drop_short(read_list(list_path, plan.num_classes), plan.spec.data.min_frames)
+    policy.drop_short(kind, len(short))
+    if not entries:
+        raise UserError(f"{list_path}: every entry is shorter than data.min_frames "
+                        f"({plan.spec.data.min_frames} frames)")
     storage = storage_of(list_path, entries, plan.spec.data.layout, plan.data.template)
     root = plan.data.root
     records, faults = [], []
@@ -126,12 +130,11 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
     In a run of several processes each loads its share: `train.batch_size / processes` clips
     of every training batch (see `samplers.TrainSampler`, which `fit` sets to each epoch) and
     its slice of the evaluation list (`samplers.ShardSampler`)."""
-    spec, dataset = plan.spec, prepare_dataset(plan)
+    spec, dataset, protocol = plan.spec, prepare_dataset(plan), plan.protocol
     data = spec.data
     policy = FaultPolicy(data.on_error)
-    scale_size = data.scale_size or default_scale_size(data.input_size)
     sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
-                          plan.method.frames_per_segment)
+                          plan.method.frames_per_segment, protocol.train_rule, protocol.test_rule)
     common = dict(root=dataset.root, sampler=sampler)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     workers = dict(prefetch_factor=data.prefetch_factor,
@@ -140,18 +143,15 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
     # otherwise draw from the global generator, shifting the training run's random streams.
     loader_args = dict(policy=policy, num_workers=data.workers,
                        pin_memory=data.pin_memory and device.type == "cuda", **workers)
-    records, storage = readable_records(dataset.val_list, plan, policy)
-    val_set = storage.dataset(
-        records=records,
-        transform=functools.partial(apply, eval_transform(data.input_size, scale_size,
-                                                          spec.eval.crops)),
-        train=False, **common)
+    records, storage = readable_records(dataset.val_list, plan, policy, "eval")
+    val_set = storage.dataset(records=records, transform=functools.partial(apply, plan_eval_transform(plan)),
+                              train=False, **common)
     val_loader = GuardedLoader(val_set, batch_size=spec.eval.batch_size,
                                sampler=ShardSampler(len(val_set), world_size(), rank()),
                                generator=torch.Generator().manual_seed(spec.train.seed), **loader_args)
     if not train:
         return None, val_loader
-    records, storage = readable_records(dataset.train_list, plan, policy)
+    records, storage = readable_records(dataset.train_list, plan, policy, "train")
     pairs = flip_pairs(data, dataset.root, plan.num_classes)
     if gpu_decode_enabled(data, device):
         if storage.layout == "videos" or pairs is not None:
@@ -160,9 +160,9 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
         train_set = EncodedFrameFolder(records=records, transform=keep_encoded, train=True,
                                        template=storage.template, **common)
     else:
-        flip = dataset.flip and pairs is None  # with a map, FlipWithLabelSwap does the flipping
+        flip = protocol.flip and pairs is None  # with a map, FlipWithLabelSwap does the flipping
         train_set = storage.dataset(
-            records=records, transform=functools.partial(apply, train_transform(data.input_size, flip)),
+            records=records, transform=functools.partial(apply, plan_train_transform(plan, flip)),
             train=True, **common)
         if pairs is not None:
             train_set = FlipWithLabelSwap(train_set, pairs)

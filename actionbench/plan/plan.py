@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..core.errors import UserError
+from .protocol import Protocol, protocol_problem, resolve_protocol
 from .registry import BuildContext, Family, Method
 from .schema import ExperimentSpec
 
@@ -86,6 +88,17 @@ class Plan:
     """Frames in one view of the network's input: data.frames x the method's frames per
     segment (PAN and MIE-Net read 4 consecutive frames per segment)."""
     data: DataPlan
+
+    def __post_init__(self) -> None:
+        """A plan whose protocol cannot run is never made (the method decides how many frames
+        a segment reads, so the schema alone cannot tell)."""
+        problem = protocol_problem(self.spec, self.method.frames_per_segment)
+        if problem is not None:
+            raise UserError(f"{self.source}: field '{problem[0]}': {problem[1]}")
+
+    @property
+    def protocol(self) -> Protocol:
+        return resolve_protocol(self.spec, self.data.flip)
 
     @property
     def name(self) -> str:

@@ -12,6 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
 
+TrainRule = Literal["tile", "tsm", "ibm"]
+TestRule = Literal["even", "tsm_twice", "ibm_offsets", "tsn_val", "linspace"]
+TrainCrop = Literal["random_resized", "tsn_multiscale", "ibm_scale_jitter"]
+CropRule = Literal["edges", "tsm", "ibm"]
+"""The frame and crop rules a protocol chooses from (docs/protocols.md: what each reference
+does, with its file); data/sampling.py, crops.py and transforms.py implement them."""
+
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
@@ -54,6 +61,27 @@ class DataSpec(StrictModel):
     input_size: PositiveInt = Field(224, description="square crop fed to the network")
     scale_size: PositiveInt | None = Field(
         None, description="short side before cropping; default input_size * 256 / 224")
+    train_rule: TrainRule = Field(
+        "tile", json_schema_extra=ADDED_LATER,
+        description="training frames: tile (segments that tile the video, one draw each), tsm "
+                    "(TSM's and GST's integer segments; dense: TSM's 64-frame window), ibm (IBM's "
+                    "one offset shared by all segments; dense: as tsm)")
+    train_crop: TrainCrop = Field(
+        "random_resized", json_schema_extra=ADDED_LATER,
+        description="training crop: random_resized (40-100 % of the area), tsn_multiscale "
+                    "(TSN's multi-scale crop of TSM, GST and IBM's v1 augmentor), ibm_scale_jitter "
+                    "(IBM's v2: short side drawn from scale_range, random crop)")
+    scale_range: tuple[PositiveInt, PositiveInt] = Field(
+        (256, 320), json_schema_extra=ADDED_LATER,
+        description="short-side range of ibm_scale_jitter, both ends included")
+    flip: Literal["dataset", "always", "never"] = Field(
+        "dataset", json_schema_extra=ADDED_LATER,
+        description="training flips: dataset (the catalog's rule: not for left/right-dependent "
+                    "labels, unless flip_label_map is set), always (IBM flips every dataset), never")
+    min_frames: PositiveInt = Field(
+        1, json_schema_extra=ADDED_LATER,
+        description="leave videos with fewer frames out of both lists (TSM and GST: 3; IBM: 3 "
+                    "Something, 30 Kinetics); the record counts the videos dropped")
     workers: int = Field(2, ge=0, description="DataLoader worker processes")
     prefetch_factor: PositiveInt = Field(2, description="batches each worker loads ahead "
                                                         "(with workers > 0)")
@@ -66,6 +94,13 @@ class DataSpec(StrictModel):
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="a missing or corrupt frame or video: fail (stop, naming the file) or "
                             "skip the sample, count it and go on (the record lists the skips)")
+
+    @field_validator("scale_range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] > value[1]:
+            raise ValueError(f"expected [low, high] with low <= high, got {list(value)}")
+        return value
 
 
 class TrainSpec(StrictModel):
@@ -113,7 +148,23 @@ class TrainSpec(StrictModel):
 
 class EvalSpec(StrictModel):
     clips: PositiveInt = Field(1, description="temporal clips per video at test time")
-    crops: Literal[1, 3, 10] = Field(1, description="spatial crops per clip at test time")
+    crops: Literal[1, 3, 5, 10] = Field(1, description="spatial crops per clip at test time")
+    test_rule: TestRule = Field(
+        "even", json_schema_extra=ADDED_LATER,
+        description="test frames: even (clip k at (k + 1/2) / clips of each segment; dense: "
+                    "evenly spaced windows), tsm_twice (TSM's --twice_sample, 2 clips), ibm_offsets "
+                    "(IBM's --num_clips), tsn_val (the validation clip of TSM's and GST's main.py, "
+                    "1 clip), linspace (dense: TSM's and IBM's window starts)")
+    crop_rule: CropRule = Field(
+        "edges", json_schema_extra=ADDED_LATER,
+        description="where 3, 5 or 10 test crops sit: edges (the frame's edges, torchvision's "
+                    "ten_crop), tsm or ibm (quarter steps, as each reference places them)")
+    input_size: PositiveInt | None = Field(
+        None, json_schema_extra=ADDED_LATER,
+        description="test crop side; default data.input_size (TSM's full-resolution test: 256)")
+    scale_size: PositiveInt | None = Field(
+        None, json_schema_extra=ADDED_LATER,
+        description="test short side; default data.scale_size, else the test crop * 256 / 224")
     batch_size: PositiveInt = Field(16, description="videos per evaluation batch (per process)")
     interval: PositiveInt = Field(1, description="evaluate every N training epochs (the last "
                                   "one always); a larger N saves time, the curves get fewer points")

@@ -92,6 +92,13 @@ class RunRecord(BaseModel):
     clips: int | None = None
     crops: int | None = None
     views: int | None = None
+    protocol: str | None = None
+    """`Protocol.describe()`: the frame, crop, flip and view rules the run used."""
+    eval_input_size: int | None = None
+    videos_scored: int | None = None
+    videos_dropped: int | None = None
+    """Evaluation videos left out by data.min_frames (the references' short-video filters)."""
+    train_videos_dropped: int | None = None
     # what it scored
     top1: float | None = None
     top5: float | None = None
@@ -142,7 +149,9 @@ class RunRecord(BaseModel):
             method=plan.method.name, family=plan.family, reconstructed=plan.method.reconstructed,
             backbone=plan.backbone, dataset=spec.data.dataset, num_classes=plan.num_classes,
             frames=spec.data.frames, input_size=spec.data.input_size, clips=spec.eval.clips,
-            crops=spec.eval.crops, views=plan.views, top1=metrics.get("top1"),
+            crops=spec.eval.crops, views=plan.views, protocol=plan.protocol.describe(),
+            eval_input_size=plan.protocol.input_size, videos_scored=metrics.get("val_videos"),
+            top1=metrics.get("top1"),
             top5=metrics.get("top5"), mean_class_acc=metrics.get("mean_class_acc"), epochs=epochs,
             wall_time_s=wall_time_s, device=device, processes=processes, **(skips or {}), **cost,
             paper=spec.paper.model_dump() if spec.paper else None, weights=weights,

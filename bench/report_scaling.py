@@ -18,11 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a checkout, installed or not
 
 from actionbench.plan.registry import METHODS  # noqa: E402
 from actionbench.report import write_report  # noqa: E402
-from actionbench.store.record import RunRecord  # noqa: E402
+from actionbench.store.record import CONFIG_FILE, RunRecord  # noqa: E402
 from bench.common import header  # noqa: E402
 
 DATASETS = ("ssv2", "kinetics400", "ucf101", "diving48")
@@ -55,6 +57,9 @@ def make_store(root: Path, count: int, seed: int = 0) -> Path:
         folder = root / record.id
         folder.mkdir()
         (folder / "result.json").write_text(record.to_json())
+        spec = {"name": name.rsplit("-s", 1)[0], "model": {"method": method, "backbone": record.backbone},
+                "data": {"dataset": dataset, "frames": frames}, "train": {"seed": seed_number}}
+        (folder / CONFIG_FILE).write_text(yaml.safe_dump(spec, sort_keys=False))  # seeds group by it
         lines = [{"epoch": epoch, "train_loss": 4.0 / epoch, "train_top1": top1 * epoch / EPOCHS,
                   "top1": top1 * epoch / EPOCHS, "val_loss": 4.2 / epoch, "lr": 0.01}
                  for epoch in range(1, EPOCHS + 1)]

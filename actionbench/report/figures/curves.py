@@ -13,6 +13,9 @@ from ...store.metrics_log import read_metrics
 from ...store.record import FINISHED
 from .style import FigureFile, new_figure, save
 
+CURVE_DPI = 100
+"""Half the paper figures' resolution: a diagnostic read on screen, and a report draws up to
+200 of them (bench/report_scaling.py), whose cost grows with the pixels."""
 LOG_RANGE = 8
 """A log loss axis when the loss spans more than this factor (training from scratch: 10 down
 to 0.01; a first-epoch spike of the validation loss)."""
@@ -29,7 +32,7 @@ def plot_training_curves(row: pd.Series, path: Path) -> FigureFile | None:
     metrics = pd.DataFrame(read_metrics(Path(row["run_dir"])))
     if metrics.empty:
         return None
-    fig, axes = new_figure(2.8, columns=2)
+    fig, axes = new_figure(2.8, columns=2, dpi=CURVE_DPI)
     for column, label, colour, panel in PANELS:
         if column in metrics:  # validation columns are empty between eval.interval epochs
             points = metrics[["epoch", column]].dropna()
@@ -51,5 +54,7 @@ def plot_training_curves(row: pd.Series, path: Path) -> FigureFile | None:
     status = "" if row["status"] == FINISHED else f" [{row['status']}: {shorten(str(row['reason']), 60)}]"
     fig.suptitle(f"{row['name']}{status}: {row['label']} {row['backbone']}, {row['frames']:.0f} frames, "
                  f"{row['dataset']}", fontsize=9)
-    fig.tight_layout()
+    # Fixed margins, not tight_layout: the layout is the same for every run, and measuring it
+    # (every tick label's extent) cost a third of the figure.
+    fig.subplots_adjust(left=0.09, right=0.985, bottom=0.16, top=0.87, wspace=0.3)
     return save(fig, path)

@@ -52,8 +52,8 @@ def family_handles(families: list[str], prefix: str = "") -> list[Line2D]:
                    label=prefix + FAMILIES.get(family, OTHER_FAMILY)[0]) for family in sorted(set(families))]
 
 
-def new_figure(height: float, columns: int = 1) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
+def new_figure(height: float, columns: int = 1, dpi: int = DPI) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig, [fig.add_subplot(1, columns, index + 1) for index in range(columns)]
 

@@ -9,8 +9,8 @@ from actionbench.models import build_network
 
 
 def test_resnet50_tsn_matches_the_papers_convention():
-    plan = resolve(tiny_experiment(model__method="tsn", model__backbone="resnet50",
-                                    data__dataset="ssv2", data__frames=8, data__input_size=224),
+    plan = resolve(tiny_experiment(model__method="tsn", model__backbone="resnet50", data__dataset="ssv2",
+                                    data__frames=8, data__input_size=224, data__scale_size=256),
                     "test")
     cost = count_flops(build_network(plan), torch.randn(1, 3, 8, 224, 224))
     # conv multiply-adds 8 x 4,087,136,256 plus the per-frame fc 8 x 2048 x 174 (IBM: 32.70 G)

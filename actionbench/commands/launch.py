@@ -7,18 +7,16 @@ import sys
 
 from tabulate import tabulate
 
-from ..config import load_plans
 from ..launch.submit import submit, wait
 from ..store.record import FAILED
 from ..store.run_store import RunStore
 from . import status
-from .run import dry_run_listing, select
+from .run import planned
 
 
 def run(args: argparse.Namespace) -> int:
-    plans = select(load_plans(args.paths, args.overrides), args.shard)
-    if args.dry_run:
-        print(dry_run_listing(plans))
+    plans = planned(args)
+    if plans is None:
         return 0
     store = RunStore(args.runs)
     options = {field: getattr(args, field) for field in args.launcher_options}

@@ -39,10 +39,19 @@ def dry_run_listing(plans: list[Plan]) -> str:
     return "\n".join([*lines, f"{len(plans)} experiments"])
 
 
-def run(args: argparse.Namespace) -> int:
+def planned(args: argparse.Namespace) -> list[Plan] | None:
+    """The experiments `run` was given (this shard's share), or None once `--dry-run` has
+    listed them: the same for a run here and for cluster jobs."""
     plans = select(load_plans(args.paths, args.overrides), args.shard)
     if args.dry_run:
         print(dry_run_listing(plans))
+        return None
+    return plans
+
+
+def run(args: argparse.Namespace) -> int:
+    plans = planned(args)
+    if plans is None:
         return 0
     store = RunStore(args.runs)
     statuses = []

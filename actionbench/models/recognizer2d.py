@@ -27,6 +27,15 @@ def new_classifier(in_features: int, num_classes: int) -> nn.Linear:
     return fc
 
 
+def check_segment_frames(frames: int, segments: int, per_segment: int) -> None:
+    """Networks that read several frames per segment (PAN, MIE-Net, ESTI) are built for one
+    clip length; another would be split into the wrong segments without an error."""
+    expected = segments * per_segment
+    if frames != expected:
+        raise ValueError(f"model built for {segments} segments x {per_segment} frames = {expected} "
+                         f"frames, got clips with {frames}")
+
+
 class FramesAsBatch(nn.Module):
     """(N, C, T, H, W) -> (N*T, C, H, W): every frame goes through the 2D network."""
 

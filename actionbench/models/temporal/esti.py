@@ -51,7 +51,7 @@ from torchvision.models.resnet import ResNet
 
 from ...plan.registry import BuildContext, ContractInput, KeyConvention, register_method
 from ..insert import STAGES, insert_before
-from ..recognizer2d import build_resnet, recognizer_2d
+from ..recognizer2d import build_resnet, check_segment_frames, recognizer_2d
 from ..reference_keys import TSN_WRAPPER_RULES
 
 FRAMES_PER_SEGMENT = 5
@@ -147,10 +147,7 @@ class SegmentsAsBatch(nn.Module):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = clips.shape
-        expected = self.segments * FRAMES_PER_SEGMENT
-        if t != expected:
-            raise ValueError(f"model built for {self.segments} segments x {FRAMES_PER_SEGMENT} "
-                             f"frames = {expected} frames, got clips with {t}")
+        check_segment_frames(t, self.segments, FRAMES_PER_SEGMENT)
         frames = clips.view(n, c, self.segments, FRAMES_PER_SEGMENT, h, w).transpose(1, 2)
         return frames.reshape(n * self.segments, c, FRAMES_PER_SEGMENT, h, w)
 

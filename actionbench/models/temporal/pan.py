@@ -36,7 +36,7 @@ from torchvision.models.resnet import ResNet
 from ...plan.registry import BuildContext, KeyConvention, PublishedCost, Setting, register_method
 from ..backbones.resnet import spread_rgb_kernels
 from ..insert import insert_before
-from ..recognizer2d import build_resnet, new_classifier, recognizer_2d
+from ..recognizer2d import build_resnet, check_segment_frames, new_classifier, recognizer_2d
 from ..reference_keys import PA_RULES, PA_UNUSED, TSN_WRAPPER_RULES
 from .tsm import TemporalShift, shifted_blocks
 
@@ -100,10 +100,7 @@ class PersistenceStem(nn.Module):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = clips.shape
-        expected = self.segments * FRAMES_PER_SEGMENT
-        if t != expected:
-            raise ValueError(f"model built for {self.segments} segments x {FRAMES_PER_SEGMENT} "
-                             f"frames = {expected} frames, got clips with {t}")
+        check_segment_frames(t, self.segments, FRAMES_PER_SEGMENT)
         frames = clips.transpose(1, 2).reshape(n * self.segments, FRAMES_PER_SEGMENT, c, h, w)
         return self.fuse(frames[:, 0], self.pa(frames))
 

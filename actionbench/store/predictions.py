@@ -206,6 +206,12 @@ def _meta(array: np.ndarray, where: str) -> dict:
     return meta
 
 
+def non_finite(scores: np.ndarray) -> str | None:
+    """What is wrong when scores hold NaN or infinities (diverged weights), or None."""
+    broken = int((~np.isfinite(scores)).sum())
+    return f"scores hold {broken} NaN or infinite value(s)" if broken else None
+
+
 def _inconsistency(p: Predictions) -> str | None:
     """What is wrong with the parts of `p`, or None."""
     if p.kind not in SCORE_KINDS:
@@ -218,8 +224,8 @@ def _inconsistency(p: Predictions) -> str | None:
             return f"{name} must be ({videos},) like the scores' videos, got shape {getattr(p, name).shape}"
     if p.labels.min() < 0 or p.labels.max() >= classes:
         return f"labels must lie in [0, {classes - 1}], found {p.labels.min()}..{p.labels.max()}"
-    if not np.isfinite(p.scores).all():
-        return f"scores hold {int((~np.isfinite(p.scores)).sum())} NaN or infinite value(s)"
+    if problem := non_finite(p.scores):
+        return problem
     if p.kind == "probabilities":
         sums = p.scores.sum(axis=1, dtype=np.float64)
         if p.scores.min() < 0 or np.abs(sums - 1).max() > SUM_TOLERANCE:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ..core.distributed import all_gather, is_main
 from ..core.errors import UserError
-from .predictions import Predictions, read_predictions, write_predictions
+from .predictions import Predictions, non_finite, read_predictions, write_predictions
 
 PREDICTIONS_FILE = "predictions.npz"
 log = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ class PredictionsWriter:
             return
         kept = [(video, label) for video, label in self.videos if video not in dropped]
         labels = scored.labels.tolist()
-        problem = self._mismatch(kept, labels) or self._non_finite(scored.scores)
+        # NaN scores come from diverged weights: training fails the run on them at its next
+        # checkpoint, so this evaluation is not worth a file.
+        problem = self._mismatch(kept, labels) or non_finite(scored.scores.numpy())
         if problem:
             log.error("predictions not saved: %s", problem)
             self.path.unlink(missing_ok=True)  # never leave an earlier evaluation's file named
@@ -93,13 +95,6 @@ class PredictionsWriter:
                                   view_scores, self.class_names)
         digest = write_predictions(self.path, predictions)
         self.entry = PredictionsEntry.of(predictions, PREDICTIONS_FILE, digest)
-
-    @staticmethod
-    def _non_finite(scores) -> str | None:
-        """Diverged weights score NaN: training fails the run on them at its next checkpoint,
-        so this evaluation is not worth a file."""
-        broken = int((~scores.isfinite()).sum())
-        return f"scores hold {broken} NaN or infinite value(s)" if broken else None
 
     @staticmethod
     def _mismatch(kept: list[tuple[str, int | None]], labels: list[int]) -> str | None:

@@ -57,7 +57,8 @@ def make_store(root: Path, count: int, seed: int = 0) -> Path:
         folder = root / record.id
         folder.mkdir()
         (folder / "result.json").write_text(record.to_json())
-        spec = {"name": name.rsplit("-s", 1)[0], "model": {"method": method, "backbone": record.backbone},
+        spec = {"name": f"{method}-{dataset}-f{frames}",
+                "model": {"method": method, "backbone": record.backbone},
                 "data": {"dataset": dataset, "frames": frames}, "train": {"seed": seed_number}}
         (folder / CONFIG_FILE).write_text(yaml.safe_dump(spec, sort_keys=False))  # seeds group by it
         lines = [{"epoch": epoch, "train_loss": 4.0 / epoch, "train_top1": top1 * epoch / EPOCHS,

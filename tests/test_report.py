@@ -236,7 +236,8 @@ def write_predicted_run(root, id_, method, accuracy, seed, *, train_seed=0, weig
     rec.update(name=f"m-{method}-seed{train_seed}{suffix}", weights=weights)
     rec["provenance"]["seed"] = train_seed
     rec["reproducibility"] = {"seed": train_seed, "threads": 2, "autocast": "float32",
-                              "deterministic_algorithms": False, "device_name": "AMD EPYC"}
+                              "deterministic_algorithms": False, "device_name": "AMD EPYC",
+                              "cpu_capability": "AVX512"}
     write_run(root, rec)
     save_with_predictions(root / id_, rec, predictions)
     config = {"name": rec["name"], "model": {"method": method, "backbone": "resnet18"},
@@ -338,5 +339,5 @@ def test_error_bars_do_not_count_as_points(matrix):
 
 def test_provenance_states_the_numerics_of_the_records(matrix):
     provenance = matrix[0].readme.read_text().split("## Provenance", 1)[1]
-    assert "- Numerics: precision float32; threads 2; deterministic algorithms False; processors AMD EPYC" \
-        in provenance
+    assert ("- Numerics: precision float32; threads 2; deterministic algorithms False; processors AMD EPYC; "
+            "CPU kernels AVX512") in provenance

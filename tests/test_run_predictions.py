@@ -66,6 +66,7 @@ def test_the_record_states_what_decides_the_numbers(trained):
     assert settings.seed == 0 and settings.threads == torch.get_num_threads()
     assert settings.autocast == "float32" and settings.deterministic_algorithms is False
     assert settings.device_name and settings.cudnn_benchmark is None  # CUDA settings: not on the CPU
+    assert settings.cpu_capability == torch.backends.cpu.get_cpu_capability()  # e.g. AVX2, AVX512
 
 
 def scored(labels, classes=3, views=2):

@@ -9,7 +9,8 @@ import pandas as pd
 VERSIONS_PREFIX = "provenance.versions."
 SETTINGS = [("precision", "autocast"), ("threads", "threads"),
             ("deterministic algorithms", "deterministic_algorithms"), ("cuDNN benchmark", "cudnn_benchmark"),
-            ("TF32 matmul", "tf32_matmul"), ("processors", "device_name")]
+            ("TF32 matmul", "tf32_matmul"), ("processors", "device_name"),
+            ("CPU kernels", "cpu_capability")]
 """What the records' `reproducibility` blocks say, as (label, field)."""
 
 

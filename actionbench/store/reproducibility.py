@@ -26,6 +26,10 @@ class Reproducibility(BaseModel):
     """`train.seed`: every random draw of the run derives from it (engine/rng.py, data/samplers.py)."""
     device_name: str | None = None
     """The GPU model, or the CPU model from /proc/cpuinfo."""
+    cpu_capability: str | None = None
+    """The instruction set torch's CPU kernels dispatch to (AVX2, AVX512, ...): the same model of
+    processor name can run other kernels, whose float sums round differently, so CPU runs are
+    bit-identical only at the same capability (`ATEN_CPU_CAPABILITY` lowers it)."""
     threads: int | None = None
     """torch's intra-op threads: CPU reductions split by thread, so their float sums depend on it."""
     autocast: str = "float32"
@@ -49,7 +53,8 @@ def current_settings(seed: int | None, device: str, amp: str = "none") -> Reprod
     settings = dict(seed=seed, threads=torch.get_num_threads(),
                     autocast=str(dtype).removeprefix("torch.") if dtype else "float32",
                     float32_matmul_precision=torch.get_float32_matmul_precision(),
-                    deterministic_algorithms=torch.are_deterministic_algorithms_enabled())
+                    deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
+                    cpu_capability=torch.backends.cpu.get_cpu_capability())
     if target.type != "cuda":
         return Reproducibility(device_name=_cpu_model(), **settings)
     return Reproducibility(

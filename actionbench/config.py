@@ -244,9 +244,7 @@ def resolve(raw: dict[str, Any], source: str, where: str | None = None) -> Plan:
     spec = spec.model_copy(update={"model": spec.model.model_copy(
         update={"backbone": backbone, "options": options.model_dump(mode="json")})})
     return Plan(spec=spec, source=source, id=spec_id(spec), method=method, options=options,
-                num_classes=info.num_classes,
-                input_frames=spec.data.frames * method.frames_per_segment,
-                data=_data_plan(spec, info))
+                num_classes=info.num_classes, data=_data_plan(spec, info))
 
 
 def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str:

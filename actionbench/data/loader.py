@@ -15,6 +15,7 @@ from ..core.distributed import per_process_batch, rank, world_size
 from ..core.errors import UserError
 from ..core.locks import file_lock
 from ..plan.plan import DataPlan, Plan
+from ..plan.protocol import test_mode
 from ..plan.schema import DataSpec
 from . import synthmotion
 from .annotations import VideoRecord, drop_short, read_list
@@ -134,7 +135,8 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
     data = spec.data
     policy = FaultPolicy(data.on_error)
     sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
-                          plan.method.frames_per_segment, protocol.train_rule, protocol.test_rule)
+                          plan.method.frames_per_segment, protocol.train_rule, protocol.test_rule,
+                          protocol.test_frames, test_mode(spec))
     common = dict(root=dataset.root, sampler=sampler)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     workers = dict(prefetch_factor=data.prefetch_factor,

@@ -69,6 +69,8 @@ class DataPlan:
     right, unless `data.flip_label_map` says which labels swap."""
     synthetic: bool
     """The dataset is generated on first use (synthmotion)."""
+    flip_label_map: Path | None = None
+    """The label-swap file of `data.flip_label_map`, resolved against the experiment file."""
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ class DataSpec(StrictModel):
                                                    "default: the catalog's")
     flip_label_map: str | None = Field(
         None, description="file of 'label <-> label' pairs (numbers or names from classes.txt), "
-                          "relative to root: training flips clips and swaps these labels, also "
-                          "on datasets that are otherwise never flipped")
+                          "relative to the experiment file that sets it: training flips clips and "
+                          "swaps these labels, also on datasets that are otherwise never flipped")
     frames: PositiveInt = Field(8, description="frames per clip (segments for TSN sampling)")
     sampling: Literal["segment", "dense"] = Field(
         "segment", description="segment: one frame per equal segment (TSN); dense: frames "

@@ -156,9 +156,10 @@ class Method:
     data.frames * frames_per_segment frames."""
     any_frames: bool = False
     """True when neither the weights nor a reshape depend on the clip length (TSN's per-frame
-    network with a mean, 3D CNNs with global pooling): such a network can be tested on more
-    segments than it was trained on (eval.frames). TSM's shift, TAM, GST, ... are built for
-    one segment count and refuse another."""
+    network with a mean, 3D CNNs with global pooling, Swin3D's padded windows): such a network
+    can be tested on more segments than it was trained on (eval.frames). TSM's shift, TAM,
+    GST, ... are built for one segment count and refuse another; the registry's contract test
+    holds every method to its flag."""
     reconstructed: bool = False
     """True when the method is rebuilt from a description, without the authors' code."""
     classifier: str = "head.fc"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import re
 import reprlib
 from pathlib import Path
@@ -127,6 +128,7 @@ def load_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
         cycle = " -> ".join(str(p) for p in (*_chain, path))
         raise ConfigError(str(_chain[0]), f"cyclic 'base:' chain: {cycle}", field=BASE_KEY)
     data = read_yaml(path)
+    _anchor_flip_label_map(data, path, _chain[0] if _chain else path)
     base = data.pop(BASE_KEY, None)
     if base is None:
         return data
@@ -137,6 +139,25 @@ def load_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
         raise ConfigError(str(path), f"base file '{base}' not found (looked for {base_path})",
                           field=BASE_KEY)
     return deep_merge(load_with_bases(base_path, (*_chain, path)), data)
+
+
+FLIP_LABEL_MAP = ("data", "flip_label_map")
+
+
+def _anchor_flip_label_map(data: dict[str, Any], path: Path, top: Path) -> None:
+    """A relative `data.flip_label_map` names a file beside the experiment file `path` that
+    declares it (as `base:` does), so a recipe ships its map (_base/gst/flip_pairs.txt). It is
+    rewritten relative to the folder of `top`, the file being loaded, so the spec, hence the
+    run id, does not depend on where the checkout lies; `resolve` makes it absolute."""
+    section = data.get(FLIP_LABEL_MAP[0])
+    value = section.get(FLIP_LABEL_MAP[1]) if isinstance(section, dict) else None
+    if not isinstance(value, str) or Path(value).is_absolute():
+        return
+    target = path.parent / value
+    if not target.is_file():
+        raise ConfigError(str(path), f"label-swap file '{value}' not found (looked for {target}; a "
+                          f"relative path is relative to this file)", field=".".join(FLIP_LABEL_MAP))
+    section[FLIP_LABEL_MAP[1]] = os.path.relpath(target, top.parent)
 
 
 # ---------------------------------------------------------------- dotted paths
@@ -244,9 +265,7 @@ def resolve(raw: dict[str, Any], source: str, where: str | None = None) -> Plan:
     spec = spec.model_copy(update={"model": spec.model.model_copy(
         update={"backbone": backbone, "options": options.model_dump(mode="json")})})
     return Plan(spec=spec, source=source, id=spec_id(spec), method=method, options=options,
-                num_classes=info.num_classes,
-                input_frames=spec.data.frames * method.frames_per_segment,
-                data=_data_plan(spec, info))
+                num_classes=info.num_classes, data=_data_plan(spec, info, Path(source).parent))
 
 
 def _describe_validation_error(exc: ValidationError, raw: dict[str, Any]) -> str:
@@ -301,14 +320,16 @@ def _options(spec: ExperimentSpec, method: Method, source: str) -> BaseModel:
         raise ConfigError(source, f"method '{method.name}': {details}") from None
 
 
-def _data_plan(spec: ExperimentSpec, info: DatasetInfo) -> DataPlan:
-    """The catalog's defaults where `data:` leaves a field out."""
+def _data_plan(spec: ExperimentSpec, info: DatasetInfo, folder: Path) -> DataPlan:
+    """The catalog's defaults where `data:` leaves a field out; a relative label-swap file is
+    taken from `folder`, the experiment file's (`_anchor_flip_label_map`)."""
     data = spec.data
     root = Path(data.root or info.root)
     return DataPlan(root=root, train_list=root / (data.train_list or info.train_list),
                     val_list=root / (data.val_list or info.val_list),
                     template=data.template or info.template, flip=info.flip,
-                    synthetic=info.synthetic)
+                    synthetic=info.synthetic,
+                    flip_label_map=folder / data.flip_label_map if data.flip_label_map else None)
 
 
 def _describe_option_error(error: dict, options: type[BaseModel]) -> str:

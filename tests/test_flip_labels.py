@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import yaml
 from conftest import tiny_experiment
 
-from actionbench.config import resolve
+from actionbench.config import ConfigError, load_plans, resolve
 from actionbench.core.errors import UserError
 from actionbench.data.loader import build_loaders
 from actionbench.data.transforms import FlipWithLabelSwap, read_flip_label_map
@@ -77,3 +78,33 @@ def test_the_loader_wraps_the_training_set_when_a_map_is_given(synth_root, tmp_p
     assert wrapped.pairs == {0: 1, 1: 0}
     clips, labels = next(iter(train_loader))
     assert clips.shape[1:] == (4, 3, 32, 32)
+
+
+def write_recipe(folder, map_name="pairs.txt"):
+    """A base recipe declaring a label-swap file beside it, and a row in another folder."""
+    (folder / "_base").mkdir(parents=True)
+    (folder / "_base" / "pairs.txt").write_text("0 <-> 1\n")
+    base = tiny_experiment(data__flip_label_map=map_name)
+    del base["name"]
+    (folder / "_base" / "recipe.yaml").write_text(yaml.safe_dump(base))
+    (folder / "rows").mkdir()
+    row = folder / "rows" / "row.yaml"
+    row.write_text(yaml.safe_dump({"base": "../_base/recipe.yaml", "name": "row"}))
+    return row
+
+
+def test_a_relative_map_is_the_file_beside_the_recipe_that_names_it(tmp_path):
+    plans = [load_plans([write_recipe(tmp_path / checkout)])[0] for checkout in ("a", "b")]
+    assert plans[0].spec.data.flip_label_map == "../_base/pairs.txt"  # relative to the row
+    assert plans[0].data.flip_label_map.resolve() == (tmp_path / "a" / "_base" / "pairs.txt")
+    assert read_flip_label_map(plans[0].data.flip_label_map, 10) == {0: 1, 1: 0}
+    assert plans[0].id == plans[1].id  # wherever the checkout lies
+
+
+def test_a_missing_relative_map_names_the_recipe_and_the_field(tmp_path):
+    row = write_recipe(tmp_path, map_name="gone.txt")
+    with pytest.raises(ConfigError) as error:
+        load_plans([row])
+    message = str(error.value)
+    assert str(tmp_path / "_base" / "recipe.yaml") in message and "data.flip_label_map" in message
+    assert "'gone.txt' not found" in message

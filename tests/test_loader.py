@@ -3,6 +3,7 @@ and short-video filter, with the videos left out counted for the record."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,30 @@ def test_training_uses_the_chosen_crop_and_frame_rule(synth_root, crop, step):
     assert dataset.sampler.train_rule == "ibm"
     clips, _ = next(iter(train))
     assert clips.shape[1:] == (4, 3, 32, 32)
+
+
+def test_evaluation_takes_more_segments_than_training_when_eval_frames_says_so(synth_root):
+    plan = resolve(tiny_experiment(model__method="tsn", data__root=str(synth_root), data__frames=5,
+                                   eval__frames=8), "row.yaml")
+    train, val = build_loaders(plan)
+    clips, _ = next(iter(train))
+    assert clips.shape[1:] == (5, 3, 32, 32)
+    videos, _ = next(iter(val))
+    assert videos.shape[1:] == (1, 8, 3, 32, 32)
+    # 8 centres on a 37-frame video: int(4.625 / 2 + 4.625 x)
+    assert unwrapped(val.dataset).sampler.test(37) == [[2, 6, 11, 16, 20, 25, 30, 34]]
+
+
+def test_dense_test_windows_after_segment_training(synth_root):
+    plan = resolve(tiny_experiment(model__method="tsn", data__root=str(synth_root), data__frames=5,
+                                   eval__frames=8, eval__sampling="dense", data__dense_stride=8,
+                                   eval__test_rule="linspace", eval__clips=10), "row.yaml")
+    train, val = build_loaders(plan)
+    sampler = unwrapped(val.dataset).sampler
+    # 300 frames, 8 x 8: p = 300 - 64 + 1 = 237 starts, floor(linspace(0, 236, 10))
+    windows = sampler.test(300)
+    assert [window[0] for window in windows] == [0, 26, 52, 78, 104, 131, 157, 183, 209, 236]
+    assert windows[1] == [26, 34, 42, 50, 58, 66, 74, 82]
+    assert len(sampler.train(300, random.Random(0))) == 5  # training stays 5 uniform segments
+    clips, _ = next(iter(train))
+    assert clips.shape[1:] == (5, 3, 32, 32)

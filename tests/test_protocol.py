@@ -37,6 +37,20 @@ def test_a_reference_protocol_is_named_in_full():
                                 "test linspace 10x1 edges 32/32 softmax")
 
 
+def test_test_frames_and_sampling_default_to_training_and_are_named_when_they_differ():
+    same = protocol(model__method="tsn")
+    assert (same.frames, same.test_frames, same.sampling, same.test_sampling) == (4, 4, "segment", "segment")
+    more = protocol(model__method="tsn", eval__frames=8)
+    assert (more.frames, more.test_frames) == (4, 8)
+    assert more.describe() == "train f4 tile random_resized noflip | test f8 even 1x1 edges 32/32 softmax"
+    dense = protocol(model__method="tsn", data__frames=5, data__dense_stride=8, eval__frames=8,
+                     eval__sampling="dense", eval__test_rule="linspace", eval__clips=10)
+    assert dense.describe() == ("train f5 tile random_resized noflip | "
+                                "test dense8 f8 linspace 10x1 edges 32/32 softmax")
+    plan = resolve(tiny_experiment(model__method="tsn", data__frames=5, eval__frames=8), "row.yaml")
+    assert plan.input_frames == 8  # the cost is measured on the test clip
+
+
 def test_eval_sizes_default_to_data_then_to_the_256_for_224_ratio():
     assert default_scale_size(224) == 256 and default_scale_size(256) == 293
     found = protocol(data__scale_size=None, eval__input_size=256)
@@ -70,6 +84,11 @@ def test_flip_applies_the_setting_to_the_catalog_rule(flip, mapped, expected):
     ({"model__method": "pan", "eval__test_rule": "ibm_offsets"}, "eval.test_rule", "reads 4"),
     ({"data__flip": "never", "data__flip_label_map": "flips.txt"}, "data.flip", "contradicts"),
     ({"eval__scale_size": 30}, "eval.scale_size", "smaller than the test crop (32)"),
+    ({"eval__frames": 8}, "eval.frames", "'tsm' is built for the 4 segments it trains on"),
+    ({"model__method": "s3d", "model__backbone": None, "data__frames": 16, "eval__frames": 8},
+     "eval.frames", "needs at least 14 frames, got 8"),
+    ({"eval__sampling": "dense", "eval__test_rule": "tsm_twice", "eval__clips": 2},
+     "eval.test_rule", "does not apply to dense sampling"),
     ({"data__train_crop": "ibm_scale_jitter", "data__scale_range": [28, 40]}, "data.scale_range",
      "smaller than the training crop"),
 ])
@@ -88,8 +107,10 @@ def test_protocol_fields_enter_the_run_id_only_when_set_to_another_value():
     plain = resolve(tiny_experiment(), "row.yaml").id
     defaults = dict(data__train_rule="tile", data__train_crop="random_resized", data__flip="dataset",
                     data__min_frames=1, data__scale_range=[256, 320], eval__test_rule="even",
-                    eval__crop_rule="edges", eval__input_size=None, eval__scale_size=None)
+                    eval__crop_rule="edges", eval__input_size=None, eval__scale_size=None,
+                    eval__frames=None, eval__sampling=None)
     assert resolve(tiny_experiment(**defaults), "row.yaml").id == plain
     for dotted, value in [("data__train_rule", "tsm"), ("data__min_frames", 3),
-                          ("eval__crop_rule", "tsm"), ("eval__input_size", 28)]:
+                          ("eval__crop_rule", "tsm"), ("eval__input_size", 28),
+                          ("eval__sampling", "segment")]:
         assert resolve(tiny_experiment(**{dotted: value}), "row.yaml").id != plain, dotted

@@ -91,6 +91,21 @@ def test_the_named_classifier_produces_the_logits(case):
     assert getattr(fc, "out_features", getattr(fc, "out_channels", None)) == CLASSES
 
 
+def test_a_longer_test_clip_runs_exactly_on_networks_that_take_any_clip_length(case):
+    """eval.frames is allowed for `any_frames` methods only, so they must run on a clip of
+    another length; TSM's shift, TAM, PAN, ... are built for one and must refuse another
+    rather than regroup the frames silently."""
+    method, item = case
+    longer = ContractInput(item.backbone, item.frames + 2, item.size, item.options)
+    model = build(method, item).eval()
+    with torch.no_grad():
+        if method.any_frames:
+            assert model(clips(method, longer)).shape == (2, CLASSES)
+        else:
+            with pytest.raises((ValueError, RuntimeError)):
+                model(clips(method, longer))
+
+
 @pytest.mark.parametrize("method, published", PUBLISHED,
                          ids=[f"{m.name}-{p.setting.describe()}" for m, p in PUBLISHED])
 def test_cost_equals_the_published_figure(method, published):

@@ -341,3 +341,21 @@ def test_provenance_states_the_numerics_of_the_records(matrix):
     provenance = matrix[0].readme.read_text().split("## Provenance", 1)[1]
     assert ("- Numerics: precision float32; threads 2; deterministic algorithms False; processors AMD EPYC; "
             "CPU kernels AVX512") in provenance
+
+
+def test_rows_cite_their_protocol_spelled_out_under_the_table(tmp_path):
+    tsn = "train f5 tsm tsn_multiscale flip min3 | test f8 even 1x1 tsm 224/256 logits"
+    tsm = "train tsm tsn_multiscale flip min3 | test even 1x1 tsm 224/256 logits"
+    for rec, protocol, tested in [(record("b", "tsn", 50.0, 1.0, frames=5), tsn, 8),
+                                  (record("a", "tsm", 60.0, 2.0), tsm, 4),
+                                  (record("f", "tsm", 70.0, 4.0), tsm, 4)]:
+        write_run(tmp_path / "runs", rec | {"protocol": protocol, "eval_frames": tested})
+    write_run(tmp_path / "runs", record("x", "tsm", 65.0, 3.0))  # a record from before protocols
+    readme = write_report([tmp_path / "runs"], tmp_path / "out").readme.read_text()
+    rows = table_rows(readme, "synthmotion")
+    assert [(row[0], row[2], row[-1]) for row in rows] == [
+        ("tsn", "5 → 8", "P1"), ("tsm", "4", "P2"), ("tsm", "4", ""), ("tsm", "4", "P2")]
+    assert f"P1 `{tsn}`" in readme and f"P2 `{tsm}`" in readme
+    assert main(["report", str(tmp_path / "runs"), "-o", str(tmp_path / "tex"), "--format", "latex"]) == 0
+    tex = (tmp_path / "tex" / "tables.tex").read_text()
+    assert r"P1 train f5 tsm tsn\_multiscale flip min3 | test f8 even 1x1 tsm 224/256 logits." in tex

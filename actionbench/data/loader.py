@@ -15,7 +15,7 @@ from ..core.distributed import per_process_batch, rank, world_size
 from ..core.errors import UserError
 from ..core.locks import file_lock
 from ..plan.plan import DataPlan, Plan
-from ..plan.schema import DataSpec
+from ..plan.protocol import test_mode
 from . import synthmotion
 from .annotations import VideoRecord, drop_short, read_list
 from .catalog import CLASSES_FILE, Layout, read_class_names, split_template
@@ -85,14 +85,14 @@ def storage_of(list_path: Path, records: list[VideoRecord], layout: Layout | Non
     return Storage(layout, template)
 
 
-def flip_pairs(data: DataSpec, root: Path, num_classes: int) -> dict[int, int] | None:
+def flip_pairs(data: DataPlan, num_classes: int) -> dict[int, int] | None:
     """The label-swap map of `data.flip_label_map` (class names from the classes.txt that
     `data convert` writes beside the lists), or None."""
     if data.flip_label_map is None:
         return None
-    classes = root / CLASSES_FILE
+    classes = data.root / CLASSES_FILE
     names = read_class_names(classes) if classes.is_file() else None
-    return read_flip_label_map(root / data.flip_label_map, num_classes, names)
+    return read_flip_label_map(data.flip_label_map, num_classes, names)
 
 
 def readable_records(list_path: Path, plan: Plan, policy: FaultPolicy, kind: str
@@ -134,7 +134,8 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
     data = spec.data
     policy = FaultPolicy(data.on_error)
     sampler = ClipSampler(data.frames, data.sampling, data.dense_stride, spec.eval.clips,
-                          plan.method.frames_per_segment, protocol.train_rule, protocol.test_rule)
+                          plan.method.frames_per_segment, protocol.train_rule, protocol.test_rule,
+                          protocol.test_frames, test_mode(spec))
     common = dict(root=dataset.root, sampler=sampler)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     workers = dict(prefetch_factor=data.prefetch_factor,
@@ -152,7 +153,7 @@ def build_loaders(plan: Plan, train: bool = True, device: torch.device | None = 
     if not train:
         return None, val_loader
     records, storage = readable_records(dataset.train_list, plan, policy, "train")
-    pairs = flip_pairs(data, dataset.root, plan.num_classes)
+    pairs = flip_pairs(dataset, plan.num_classes)
     if gpu_decode_enabled(data, device):
         if storage.layout == "videos" or pairs is not None:
             raise UserError("data.gpu_decode: decodes JPEG frame folders without label swaps; the "

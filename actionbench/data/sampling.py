@@ -217,7 +217,10 @@ def _window(start: int, frames: int, stride: int, num_frames: int) -> list[int]:
 
 @dataclass(frozen=True)
 class ClipSampler:
-    """Which frames make up a training clip, or each test view of a video."""
+    """Which frames make up a training clip, or each test view of a video.
+
+    Test views take `test_frames` segments (dense: frames) in `test_mode`, by default the
+    training clip's: TSM's Kinetics TSN trains on 5 segments and tests on 8, or dense 8 x 8."""
 
     frames: int
     mode: Literal["segment", "dense"] = "segment"
@@ -226,10 +229,12 @@ class ClipSampler:
     frames_per_segment: int = 1
     train_rule: TrainRule = "tile"
     test_rule: TestRule = "even"
+    test_frames: int | None = None
+    test_mode: Literal["segment", "dense"] | None = None
 
     def __post_init__(self) -> None:
-        problem = rule_problem(self.mode, self.train_rule, self.test_rule, self.clips,
-                               self.frames_per_segment)
+        problem = rule_problem(self.test_mode or self.mode, self.train_rule, self.test_rule,
+                               self.clips, self.frames_per_segment)
         if problem is not None:
             raise ValueError(f"ClipSampler: {problem[0]}: {problem[1]}")
 
@@ -249,18 +254,19 @@ class ClipSampler:
         return consecutive(starts, length, num_frames)
 
     def test(self, num_frames: int) -> list[list[int]]:
-        if self.mode == "dense":
+        frames = self.test_frames or self.frames
+        if (self.test_mode or self.mode) == "dense":
             if self.test_rule == "linspace":
-                return linspace_windows(num_frames, self.frames, self.stride, self.clips)
-            return dense_test_clips(num_frames, self.frames, self.stride, self.clips)
+                return linspace_windows(num_frames, frames, self.stride, self.clips)
+            return dense_test_clips(num_frames, frames, self.stride, self.clips)
         length = self.frames_per_segment
         starts = start_range(num_frames, length)
         if self.test_rule == "tsm_twice":
-            clips = tsm_twice_indices(starts, self.frames)
+            clips = tsm_twice_indices(starts, frames)
         elif self.test_rule == "ibm_offsets":
-            clips = ibm_offset_indices(num_frames, self.frames, self.clips)
+            clips = ibm_offset_indices(num_frames, frames, self.clips)
         elif self.test_rule == "tsn_val":
-            clips = [tsn_val_indices(num_frames, self.frames, length)]
+            clips = [tsn_val_indices(num_frames, frames, length)]
         else:
-            clips = test_clip_indices(starts, self.frames, self.clips)
+            clips = test_clip_indices(starts, frames, self.clips)
         return [consecutive(clip, length, num_frames) for clip in clips]

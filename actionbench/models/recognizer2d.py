@@ -37,15 +37,18 @@ def check_segment_frames(frames: int, segments: int, per_segment: int) -> None:
 
 
 class FramesAsBatch(nn.Module):
-    """(N, C, T, H, W) -> (N*T, C, H, W): every frame goes through the 2D network."""
+    """(N, C, T, H, W) -> (N*T, C, H, W): every frame goes through the 2D network.
 
-    def __init__(self, frames: int):
+    `frames`: the clip length the temporal modules were built for, checked on every batch;
+    None for a network that takes any length (TSN)."""
+
+    def __init__(self, frames: int | None):
         super().__init__()
         self.frames = frames
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = clips.shape
-        if t != self.frames:
+        if self.frames is not None and t != self.frames:
             raise ValueError(f"model built for {self.frames} frames, got clips with {t}")
         return clips.transpose(1, 2).reshape(n * t, c, h, w)
 

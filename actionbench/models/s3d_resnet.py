@@ -121,7 +121,7 @@ class S3DResNet(nn.Module):
 
 
 @register_method("s3d_resnet", family="3D", options=S3DResNetOptions, backbones=tuple(LAYERS),
-                 docs="docs/methods/s3d_resnet.md", checkpoints=(IBM,),
+                 docs="docs/methods/s3d_resnet.md", checkpoints=(IBM,), any_frames=True,
                  contract_inputs=(ContractInput.of(frames=4),
                                   ContractInput.of("resnet50", frames=4, temporal_stride=True)),
                  published=tuple(

@@ -196,7 +196,7 @@ def inflate_state_dict(state_2d: Mapping[str, torch.Tensor], target: nn.Module
 
 
 @register_method(
-    "i3d", family="3D", options=I3DOptions, docs="docs/methods/i3d.md",
+    "i3d", family="3D", options=I3DOptions, docs="docs/methods/i3d.md", any_frames=True,
     backbones=("resnet50", "resnet18", "resnet34", "resnet101", "inception_v1"),
     description="I3D-ResNet: torchvision ResNet inflated to 3D (IBM's full 3x3x3 inflation by "
                 "default), ImageNet kernels repeated along time",
@@ -262,6 +262,7 @@ for _name, _factory, _weights, _description in (
                                                    "3x3x3 conv factored into 1x3x3 then 3x1x1"),
 ):
     register_method(_name, family="3D", backbones=("resnet18",), description=_description,
+                    any_frames=True,
                     docs=f"docs/methods/{_name}.md", classifier="fc",
                     checkpoints=(TORCHVISION,),
                     published=(torchvision_cost(_weights, "resnet18", 16, 112),)
@@ -291,6 +292,7 @@ class S3DOptions(BaseModel):
 
 
 @register_method("s3d", family="3D", backbones=("none",), min_frames=14, options=S3DOptions,
+                 any_frames=True,
                  docs="docs/methods/s3d.md", classifier="classifier.1",
                  description="S3D (torchvision s3d): Inception-V1 with separable 1x3x3 + 3x1x1 "
                              "convs; needs at least 14 frames",

@@ -170,7 +170,7 @@ X3D_PUBLISHED = tuple(
 
 
 @register_method("x3d", family="3D", options=X3DOptions, backbones=("none",),
-                 docs="docs/methods/x3d.md",
+                 docs="docs/methods/x3d.md", any_frames=True,
                  description="X3D (PySlowFast): expanded tiny ResNet with depthwise 3x3x3 convs, "
                              "squeeze-excitation and swish; sizes XS/S/M/L",
                  checkpoints=(PYSLOWFAST_KEYS, PYTORCHVIDEO_X3D_KEYS, MMACTION2_X3D_KEYS),

@@ -69,6 +69,8 @@ class DataPlan:
     right, unless `data.flip_label_map` says which labels swap."""
     synthetic: bool
     """The dataset is generated on first use (synthmotion)."""
+    flip_label_map: Path | None = None
+    """The label-swap file of `data.flip_label_map`, resolved against the experiment file."""
 
 
 @dataclass(frozen=True)
@@ -84,21 +86,26 @@ class Plan:
     options: BaseModel
     """`model.options` validated by the method's options model."""
     num_classes: int
-    input_frames: int
-    """Frames in one view of the network's input: data.frames x the method's frames per
-    segment (PAN and MIE-Net read 4 consecutive frames per segment)."""
     data: DataPlan
 
     def __post_init__(self) -> None:
         """A plan whose protocol cannot run is never made (the method decides how many frames
-        a segment reads, so the schema alone cannot tell)."""
-        problem = protocol_problem(self.spec, self.method.frames_per_segment)
+        a segment reads and whether it takes another test length, so the schema alone cannot
+        tell)."""
+        problem = protocol_problem(self.spec, self.method)
         if problem is not None:
             raise UserError(f"{self.source}: field '{problem[0]}': {problem[1]}")
 
     @property
     def protocol(self) -> Protocol:
         return resolve_protocol(self.spec, self.data.flip)
+
+    @property
+    def input_frames(self) -> int:
+        """Frames in one test view of the network's input, on which cost is measured: the test
+        segments (eval.frames, default data.frames) x the method's frames per segment (PAN and
+        MIE-Net read 4 consecutive frames per segment)."""
+        return self.protocol.test_frames * self.method.frames_per_segment
 
     @property
     def name(self) -> str:

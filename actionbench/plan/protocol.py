@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .registry import Method
 from .schema import CropRule, ExperimentSpec, TestRule, TrainCrop, TrainRule
 
 SEGMENT_TEST_RULES: frozenset[str] = frozenset({"even", "tsm_twice", "ibm_offsets", "tsn_val"})
@@ -23,13 +24,15 @@ def default_scale_size(input_size: int) -> int:
     return round(input_size * 256 / 224)
 
 
-def rule_problem(mode: str, train_rule: str, test_rule: str, clips: int,
+def rule_problem(test_mode: str, train_rule: str, test_rule: str, clips: int,
                  frames_per_segment: int) -> tuple[str, str] | None:
     """(field, why) when this combination of frame rules cannot run, or None; `Plan` turns it
-    into a UserError naming the field, `ClipSampler` refuses it as a programming error."""
-    rules = SEGMENT_TEST_RULES if mode == "segment" else DENSE_TEST_RULES
+    into a UserError naming the field, `ClipSampler` refuses it as a programming error. Every
+    training rule has a segment and a dense form; a test rule belongs to the test clips'
+    sampling mode."""
+    rules = SEGMENT_TEST_RULES if test_mode == "segment" else DENSE_TEST_RULES
     if test_rule not in rules:
-        return "eval.test_rule", (f"'{test_rule}' does not apply to {mode} sampling; use one of "
+        return "eval.test_rule", (f"'{test_rule}' does not apply to {test_mode} sampling; use one of "
                                   f"{', '.join(sorted(rules))}")
     if test_rule == "tsm_twice" and clips != 2:
         return "eval.test_rule", f"'tsm_twice' takes exactly 2 clips (centres, then starts), got {clips}"
@@ -48,6 +51,12 @@ class Protocol:
 
     sampling: str
     """segment, or dense with its stride (e.g. 'dense8')."""
+    frames: int
+    """Segments (dense: frames) of a training clip."""
+    test_sampling: str
+    """As `sampling`, for test clips (`eval.sampling`, default data.sampling)."""
+    test_frames: int
+    """Segments (dense: frames) of a test clip (`eval.frames`, default data.frames)."""
     train_rule: TrainRule
     train_crop: TrainCrop
     scale_range: tuple[int, int]
@@ -68,7 +77,8 @@ class Protocol:
 
     def describe(self) -> str:
         """One line, e.g. 'train tsm tsn_multiscale flip min3 | test tsm_twice 2x3 tsm 256/256
-        logits'."""
+        logits'; the test clip's sampling and frames are named where they differ from
+        training's ('train f5 tsm ... | test dense8 f8 linspace 10x3 ...')."""
         crop = self.train_crop + (f"{self.scale_range[0]}-{self.scale_range[1]}"
                                   if self.train_crop == "ibm_scale_jitter" else "")
         flip = ("flip+swap" if self.label_swaps else "flip") if self.flip else "noflip"
@@ -77,8 +87,13 @@ class Protocol:
             train.append(f"min{self.min_frames}")
         test = ["test", self.test_rule, f"{self.clips}x{self.crops}", self.crop_rule,
                 f"{self.input_size}/{self.scale_size}", self.aggregate]
+        if self.test_frames != self.frames:
+            train.insert(1, f"f{self.frames}")
+            test.insert(1, f"f{self.test_frames}")
         if self.sampling != "segment":
             train.insert(1, self.sampling)
+        if self.test_sampling != self.sampling:
+            test.insert(1, self.test_sampling)
         return f"{' '.join(train)} | {' '.join(test)}"
 
 
@@ -89,7 +104,9 @@ def resolve_protocol(spec: ExperimentSpec, catalog_flip: bool) -> Protocol:
     flip = {"dataset": catalog_flip or swaps, "always": True, "never": False}[data.flip]
     input_size = evaluation.input_size or data.input_size
     return Protocol(
-        sampling=data.sampling if data.sampling == "segment" else f"dense{data.dense_stride}",
+        sampling=_sampling(data.sampling, data.dense_stride), frames=data.frames,
+        test_sampling=_sampling(test_mode(spec), data.dense_stride),
+        test_frames=evaluation.frames or data.frames,
         train_rule=data.train_rule, train_crop=data.train_crop, scale_range=data.scale_range,
         flip=flip, label_swaps=swaps and flip, min_frames=data.min_frames,
         test_rule=evaluation.test_rule, clips=evaluation.clips, crops=evaluation.crops,
@@ -98,16 +115,33 @@ def resolve_protocol(spec: ExperimentSpec, catalog_flip: bool) -> Protocol:
         aggregate=evaluation.aggregate)
 
 
-def protocol_problem(spec: ExperimentSpec, frames_per_segment: int) -> tuple[str, str] | None:
-    """(field, why) when the protocol of `spec` cannot run, or None."""
+def _sampling(mode: str, stride: int) -> str:
+    return mode if mode == "segment" else f"dense{stride}"
+
+
+def test_mode(spec: ExperimentSpec) -> str:
+    """The sampling mode of test clips: `eval.sampling`, default data.sampling."""
+    return spec.eval.sampling or spec.data.sampling
+
+
+def protocol_problem(spec: ExperimentSpec, method: Method) -> tuple[str, str] | None:
+    """(field, why) when the protocol of `spec` cannot run with `method`'s network, or None."""
     data, evaluation = spec.data, spec.eval
-    problem = rule_problem(data.sampling, data.train_rule, evaluation.test_rule, evaluation.clips,
-                           frames_per_segment)
+    protocol = resolve_protocol(spec, catalog_flip=False)
+    test_frames = protocol.test_frames
+    if test_frames != data.frames and not method.any_frames:
+        return "eval.frames", (f"method '{method.name}' is built for the {data.frames} segments it "
+                               f"trains on (data.frames) and cannot test {test_frames}; only "
+                               f"networks that take any clip length can (e.g. tsn, i3d)")
+    if test_frames < method.min_frames:
+        return "eval.frames", (f"method '{method.name}' needs at least {method.min_frames} frames, "
+                               f"got {test_frames}")
+    problem = rule_problem(test_mode(spec), data.train_rule, evaluation.test_rule, evaluation.clips,
+                           method.frames_per_segment)
     if problem is not None:
         return problem
     if data.flip == "never" and data.flip_label_map is not None:
         return "data.flip", "'never' contradicts data.flip_label_map, which swaps the labels of flips"
-    protocol = resolve_protocol(spec, catalog_flip=False)
     if protocol.scale_size < protocol.input_size:
         return "eval.scale_size", (f"the test short side ({protocol.scale_size}) is smaller than "
                                    f"the test crop ({protocol.input_size})")

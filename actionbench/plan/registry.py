@@ -154,6 +154,12 @@ class Method:
     frames_per_segment: int = 1
     """Consecutive frames the network takes from each segment (PAN's m = 4): its input holds
     data.frames * frames_per_segment frames."""
+    any_frames: bool = False
+    """True when neither the weights nor a reshape depend on the clip length (TSN's per-frame
+    network with a mean, 3D CNNs with global pooling, Swin3D's padded windows): such a network
+    can be tested on more segments than it was trained on (eval.frames). TSM's shift, TAM,
+    GST, ... are built for one segment count and refuse another; the registry's contract test
+    holds every method to its flag."""
     reconstructed: bool = False
     """True when the method is rebuilt from a description, without the authors' code."""
     classifier: str = "head.fc"

@@ -51,8 +51,8 @@ class DataSpec(StrictModel):
                                                    "default: the catalog's")
     flip_label_map: str | None = Field(
         None, description="file of 'label <-> label' pairs (numbers or names from classes.txt), "
-                          "relative to root: training flips clips and swaps these labels, also "
-                          "on datasets that are otherwise never flipped")
+                          "relative to the experiment file that sets it: training flips clips and "
+                          "swaps these labels, also on datasets that are otherwise never flipped")
     frames: PositiveInt = Field(8, description="frames per clip (segments for TSN sampling)")
     sampling: Literal["segment", "dense"] = Field(
         "segment", description="segment: one frame per equal segment (TSN); dense: frames "
@@ -148,6 +148,15 @@ class TrainSpec(StrictModel):
 
 class EvalSpec(StrictModel):
     clips: PositiveInt = Field(1, description="temporal clips per video at test time")
+    frames: PositiveInt | None = Field(
+        None, json_schema_extra=ADDED_LATER,
+        description="test segments (dense: frames) per clip; default data.frames (TSM's TSN "
+                    "Kinetics baseline trains 5, tests 8); only for methods that take any clip "
+                    "length")
+    sampling: Literal["segment", "dense"] | None = Field(
+        None, json_schema_extra=ADDED_LATER,
+        description="test sampling; default data.sampling (TSM's tsn_r50_f8_dense: segment "
+                    "training, dense testing with data.dense_stride)")
     crops: Literal[1, 3, 5, 10] = Field(1, description="spatial crops per clip at test time")
     test_rule: TestRule = Field(
         "even", json_schema_extra=ADDED_LATER,

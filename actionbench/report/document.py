@@ -22,8 +22,8 @@ from .tables import (
     SEEDS_NOTE,
     TABLE_NOTE,
     UNCERTAINTY_NOTE,
+    legend_notes,
     render_table,
-    sources,
 )
 
 PAIRWISE_NOTE = ("A − B in points with its paired-bootstrap 95 % interval; A only / B only: videos only A "
@@ -66,7 +66,7 @@ def render_document(analysis: Analysis, tables: dict[str, str], fmt: str,
         finished = finished_rows(rows)
         if dataset in tables:
             lines += ([f"```latex\n{tables[dataset]}\n```"] if fmt == "latex" else [tables[dataset]]) + [""]
-            notes = [f"[{number}] {source}  " for number, source in enumerate(sources(finished), 1)]
+            notes = legend_notes(finished)
             if finished["reconstructed"].astype("boolean").fillna(False).any():
                 notes.append(RECONSTRUCTED_NOTE)
             lines += notes + ([""] if notes else [])

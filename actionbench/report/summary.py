@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store.record import FINISHED
-from .tables import gflops, with_interval
+from .tables import frames, gflops, with_interval
 
 WITHIN_POINTS = 1.0
 
 
 def describe(row: pd.Series) -> str:
     views = f"{row['views_label']} views" if row["views"] != 1 else "1 view"
-    return (f"{row['label']} {row['backbone']}, {row['frames']:.0f} frames, {views}, "
+    return (f"{row['label']} {row['backbone']}, {frames(row)} frames, {views}, "
             f"{gflops(row['gflops_video'])} GFLOPs per video")
 
 

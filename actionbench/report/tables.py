@@ -54,6 +54,13 @@ def with_interval(row: pd.Series, metric: str) -> str:
     return number(row[metric]) + ("" if pd.isna(width) else f" ± {width:.1f}")
 
 
+def frames(row: pd.Series) -> str:
+    """Training frames, with the test clip's where it differs ('5 → 8': TSM's TSN baseline)."""
+    tested = row.get("eval_frames")
+    shown = number(row["frames"], 0)
+    return shown if pd.isna(tested) or tested == row["frames"] else f"{shown} → {tested:.0f}"
+
+
 def seeds(row: pd.Series) -> str:
     return f"{row[SEEDS]:.0f}" + (f" (s.d. {row[SEED_STD]:.1f})" if pd.notna(row.get(SEED_STD)) else "")
 
@@ -79,7 +86,7 @@ class Column:
 COLUMNS = [
     Column("method", lambda row: row["label"], numeric=False),
     Column("backbone", lambda row: str(row["backbone"]), numeric=False),
-    Column("frames", lambda row: number(row["frames"], 0)),
+    Column("frames", lambda row: frames(row)),
     Column("views", lambda row: row["views_label"]),
     Column("top-1 (%)", lambda row: with_interval(row, "top1")),
     Column("top-5 (%)", lambda row: with_interval(row, "top5")),
@@ -101,9 +108,36 @@ COLUMNS = [
 ]
 
 
-def sources(rows: pd.DataFrame) -> list[str]:
-    """The distinct published sources of these rows, in table order; rows cite them by number."""
-    return list(dict.fromkeys(rows["paper.source"].dropna()))
+@dataclass(frozen=True)
+class Legend:
+    """A column of values too long for a cell (a row's protocol, its published source): each
+    distinct value gets a key, in table order, that the rows cite; the keys are spelled out
+    under the table (LaTeX: in the caption). Shown only when a row has a value."""
+
+    header: str
+    field: str
+    key: Callable[[int], str]
+    code: bool = False
+    """Markdown shows the value as code (a protocol line is a command-like string)."""
+
+    def values(self, rows: pd.DataFrame) -> list[str]:
+        return list(dict.fromkeys(rows[self.field].dropna())) if self.field in rows else []
+
+    def notes(self, rows: pd.DataFrame) -> list[tuple[str, str]]:
+        """(key, value) per distinct value."""
+        return [(self.key(number), value) for number, value in enumerate(self.values(rows), 1)]
+
+
+LEGENDS = (Legend("protocol", "protocol", "P{}".format, code=True),
+           Legend("source", "paper.source", "[{}]".format))
+"""The protocol line of the record (`Protocol.describe`: frame, crop, flip and view rules) and
+the `paper.source` of the experiment file."""
+
+
+def legend_notes(rows: pd.DataFrame) -> list[str]:
+    """The Markdown lines under a table that spell out its legends' keys."""
+    return [f"{key} `{value}`  " if legend.code else f"{key} {value}  "
+            for legend in LEGENDS for key, value in legend.notes(rows)]
 
 
 def render_table(rows: pd.DataFrame, fmt: str = "markdown", caption: str = "") -> str:
@@ -111,30 +145,34 @@ def render_table(rows: pd.DataFrame, fmt: str = "markdown", caption: str = "") -
     columns = [column for column in COLUMNS
                if (column.paper is None or rows[f"paper.{column.paper}"].notna().any())
                and (column.shown is None or column.shown(rows))]
-    cited = sources(rows)
     body = [[column.cell(row) for column in columns] for _, row in rows.iterrows()]
     headers = [column.header for column in columns]
     align = ["right" if column.numeric else "left" for column in columns]
-    if cited:
-        headers.append("source")
-        align.append("left")
-        for line, source in zip(body, rows["paper.source"]):
-            line.append(f"[{cited.index(source) + 1}]" if pd.notna(source) else "")
-    return tabulated(body, headers, align, fmt, caption, cited)
+    notes = []
+    for legend in LEGENDS:
+        keys = dict((value, key) for key, value in legend.notes(rows))
+        if keys:
+            headers.append(legend.header)
+            align.append("left")
+            for line, value in zip(body, rows[legend.field]):
+                line.append(keys[value] if pd.notna(value) else "")
+            notes += legend.notes(rows)
+    return tabulated(body, headers, align, fmt, caption, notes)
 
 
 def tabulated(body: list[list[str]], headers: list[str], align: list[str], fmt: str = "markdown",
-              caption: str = "", cited: list[str] = ()) -> str:
-    """Pre-formatted cells as a Markdown pipe table or a LaTeX float."""
+              caption: str = "", notes: list[tuple[str, str]] = ()) -> str:
+    """Pre-formatted cells as a Markdown pipe table or a LaTeX float; `notes` are the (key,
+    value) pairs the cells cite, for the LaTeX caption (Markdown has them under the table)."""
     if fmt == "markdown":
         return tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
     return _latex(tabulate(body, headers, tablefmt="latex_booktabs", colalign=align, disable_numparse=True),
-                  caption, list(cited))
+                  caption, list(notes))
 
 
-def _latex(tabular: str, caption: str, cited: list[str]) -> str:
-    """A float ready for \\input: booktabs, scaled to the text width; sources in the caption."""
-    notes = "".join(f" [{number}] {source}." for number, source in enumerate(cited, 1))
+def _latex(tabular: str, caption: str, notes: list[tuple[str, str]]) -> str:
+    """A float ready for \\input: booktabs, scaled to the text width; legends in the caption."""
+    notes = "".join(f" {key} {value}." for key, value in notes)
     caption = "".join(LATEX_ESCAPE_RULES.get(char, char) for char in caption + notes)
     for symbol, tex in LATEX_SYMBOLS.items():
         tabular, caption = tabular.replace(symbol, tex), caption.replace(symbol, tex)

@@ -95,6 +95,9 @@ class RunRecord(BaseModel):
     protocol: str | None = None
     """`Protocol.describe()`: the frame, crop, flip and view rules the run used."""
     eval_input_size: int | None = None
+    eval_frames: int | None = None
+    """Segments (dense: frames) of a test clip (eval.frames, default `frames`): GFLOPs per
+    view are counted on them."""
     videos_scored: int | None = None
     videos_dropped: int | None = None
     """Evaluation videos left out by data.min_frames (the references' short-video filters)."""
@@ -151,6 +154,7 @@ class RunRecord(BaseModel):
             frames=spec.data.frames, input_size=spec.data.input_size, clips=spec.eval.clips,
             crops=spec.eval.crops, views=plan.views, protocol=plan.protocol.describe(),
             eval_input_size=plan.protocol.input_size, videos_scored=metrics.get("val_videos"),
+            eval_frames=plan.protocol.test_frames,
             top1=metrics.get("top1"),
             top5=metrics.get("top5"), mean_class_acc=metrics.get("mean_class_acc"), epochs=epochs,
             wall_time_s=wall_time_s, device=device, processes=processes, **(skips or {}), **cost,

@@ -83,7 +83,7 @@ position bias without one). Inputs down to one frame of 1x1 run."""
 
 @register_method("swin3d", family="transformer", backbones=tuple(VARIANTS),
                  docs="docs/methods/swin3d.md", classifier="head", published=PUBLISHED,
-                 checkpoints=CHECKPOINTS, contract_inputs=(CONTRACT_INPUT,),
+                 checkpoints=CHECKPOINTS, contract_inputs=(CONTRACT_INPUT,), any_frames=True,
                  description="Video Swin Transformer (torchvision swin3d_t/s/b): shifted 8x7x7 "
                              "window attention over 2x4x4 patches")
 def swin3d(ctx: BuildContext) -> nn.Module:

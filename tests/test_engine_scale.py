@@ -208,6 +208,25 @@ def test_classifier_gets_its_own_lr_multipliers(write_yaml):
     assert len(groups[(0.02, decay)]) > 10 and len(groups[(0.02, 0.0)]) > 10
 
 
+def test_adamw_decays_weights_decoupled_and_keeps_the_groups(write_yaml):
+    plan = load_plan(write_yaml, train__optimizer="adamw", train__lr=0.001, train__weight_decay=0.05)
+    assert plan.id != load_plan(write_yaml).id == load_plan(write_yaml, train__optimizer="sgd").id
+    model = build_network(plan)
+    optimizer = build_optimizer(model, plan)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert sorted({group["weight_decay"] for group in optimizer.param_groups}) == [0.0, 0.05]
+    fc = model.get_submodule(plan.method.classifier)
+    weight, bias = fc.weight.detach().clone(), fc.bias.detach().clone()
+    model(torch.randn(2, 3, 4, 32, 32)).logsumexp(dim=1).sum().backward()
+    signs = fc.weight.grad.sign(), fc.bias.grad.sign()
+    optimizer.step()
+    # The first AdamW step moves each parameter by lr against its gradient's sign (m / sqrt(v)
+    # = g / |g|), and shrinks weights by lr * weight_decay, whatever the gradient's size.
+    torch.testing.assert_close(fc.weight.detach(), weight * (1 - 0.001 * 0.05) - 0.001 * signs[0],
+                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(fc.bias.detach(), bias - 0.001 * signs[1], atol=1e-6, rtol=0)
+
+
 def test_warmup_ramps_the_schedule_linearly(write_yaml):
     plan = load_plan(write_yaml, train__epochs=4, train__warmup_epochs=1, train__schedule="step",
                      train__lr_steps=[2], train__fc_lr_mult=[5, 10])

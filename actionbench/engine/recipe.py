@@ -1,6 +1,6 @@
-"""The reference repositories' training recipe: SGD parameter groups (no weight decay on 1-D
-parameters, TSN/TSM's 5x/10x learning rate for a new classifier), partial BN and linear
-learning-rate scaling."""
+"""The reference repositories' training recipe: the optimizer (their SGD, or AdamW) over
+parameter groups (no weight decay on 1-D parameters, TSN/TSM's 5x/10x learning rate for a new
+classifier), partial BN and linear learning-rate scaling."""
 
 from __future__ import annotations
 
@@ -55,9 +55,13 @@ def parameter_groups(model: nn.Module, plan: Plan) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, plan: Plan,
-                    device: torch.device | None = None) -> torch.optim.SGD:
-    """SGD with momentum over `parameter_groups`; the fused CUDA kernel on GPUs (one launch
-    for all parameters instead of several per tensor)."""
-    fused = device is not None and device.type == "cuda"
-    return torch.optim.SGD(parameter_groups(model, plan), lr=effective_lr(plan.spec.train),
-                           momentum=plan.spec.train.momentum, fused=fused or None)
+                    device: torch.device | None = None) -> torch.optim.Optimizer:
+    """`train.optimizer` over `parameter_groups`: SGD with momentum, or AdamW, whose decoupled
+    weight decay does not shrink with the adaptive step; the fused CUDA kernel on GPUs (one
+    launch for all parameters instead of several per tensor)."""
+    train = plan.spec.train
+    fused = (device is not None and device.type == "cuda") or None
+    groups, lr = parameter_groups(model, plan), effective_lr(train)
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, fused=fused)
+    return torch.optim.SGD(groups, lr=lr, momentum=train.momentum, fused=fused)

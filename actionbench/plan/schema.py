@@ -107,9 +107,14 @@ class TrainSpec(StrictModel):
     epochs: PositiveInt = Field(50, description="training epochs")
     batch_size: PositiveInt = Field(64, description="clips per optimisation step, over all "
                                                   "processes (split between them)")
-    lr: PositiveFloat = Field(0.01, description="base learning rate (SGD)")
-    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
-    weight_decay: float = Field(5e-4, ge=0, description="L2 weight decay")
+    optimizer: Literal["sgd", "adamw"] = Field(
+        "sgd", json_schema_extra=ADDED_LATER,
+        description="sgd: SGD with momentum, the references' optimizer; adamw: AdamW (Loshchilov "
+                    "& Hutter), the transformers' recipes' and the 3D smoke rows'")
+    lr: PositiveFloat = Field(0.01, description="base learning rate")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (sgd only)")
+    weight_decay: float = Field(5e-4, ge=0, description="weight decay on weights (not on biases or "
+                                                        "norm parameters): L2 for sgd, decoupled for adamw")
     schedule: Literal["step", "cosine"] = Field("step", description="learning-rate schedule")
     lr_steps: list[PositiveInt] = Field(default_factory=lambda: [30, 40, 45],
                                         description="epochs at which a step schedule decays")

@@ -209,12 +209,14 @@ def predictions_writer(plan: Plan, run_dir: Path, val_loader) -> PredictionsWrit
 
 
 def profile_experiment(plan: Plan, device: torch.device, speed: bool = True) -> dict:
-    """Cost only: needs no data."""
+    """Cost only: needs no data. The training frames and crop are named beside the test view's
+    (`eval_frames`, `eval_input_size`, as the record names them), which the cost is of."""
     spec = plan.spec
     cost = measure_cost(build_network(plan), plan, device, speed=speed)
     return {"id": plan.id, "name": plan.name, "method": plan.method.name,
             "backbone": plan.backbone, "dataset": spec.data.dataset,
             "frames": spec.data.frames, "input_size": spec.data.input_size,
+            "eval_frames": plan.protocol.test_frames, "eval_input_size": plan.input_size,
             "views": plan.views, **cost}
 
 

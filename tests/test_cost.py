@@ -27,3 +27,22 @@ def test_measure_cost_reports_speed_on_the_cpu():
     assert cost["throughput_batch"] == 2
     assert cost["cost_device"].startswith("cpu")
     assert cost["memory_mb"] is None
+
+
+def test_cost_is_counted_on_the_test_crop():
+    """TSM's and IBM's full-resolution rows train on 224 crops and score 256 ones: a view costs
+    what a 256 x 256 view costs. ResNet-18 conv multiply-adds per frame (docs/cost.md): 1,813,561,344
+    at 224 and 2,368,733,184 = 1,813,561,344 x (256/224)^2 at 256; the per-frame fc adds
+    512 x 10 (synthmotion's 10 classes) at either size."""
+    def gflops(**evaluation) -> float:
+        plan = resolve(tiny_experiment(model__method="tsn", data__frames=2, data__input_size=224,
+                                        data__scale_size=256, **evaluation), "test")
+        assert plan.num_classes == 10
+        return measure_cost(build_network(plan), plan, torch.device("cpu"), speed=False)["gflops"]
+
+    head = 2 * 512 * 10 / 1e9
+    at_224 = gflops()
+    at_256 = gflops(eval__input_size=256, eval__scale_size=256)
+    assert abs(at_224 - (2 * 1_813_561_344 / 1e9 + head)) < 1e-9
+    assert abs(at_256 - (2 * 2_368_733_184 / 1e9 + head)) < 1e-9
+    assert abs((at_256 - head) / (at_224 - head) - (256 / 224) ** 2) < 1e-12

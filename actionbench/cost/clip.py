@@ -1,4 +1,5 @@
-"""The input every cost measurement uses: one view at the experiment's frames and size."""
+"""The input every cost measurement uses: one test view, at the frames and crop size the
+experiment is scored on (`Plan.input_frames`, `Plan.input_size`)."""
 
 from __future__ import annotations
 
@@ -14,5 +15,5 @@ def example_clip(frames: int, size: int, batch: int = 1) -> torch.Tensor:
 
 
 def plan_clip(plan: Plan, batch: int = 1) -> torch.Tensor:
-    """One view of `plan`'s network input."""
-    return example_clip(plan.input_frames, plan.spec.data.input_size, batch)
+    """One test view of `plan`'s network input."""
+    return example_clip(plan.input_frames, plan.input_size, batch)

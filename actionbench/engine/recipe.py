@@ -1,14 +1,20 @@
 """The reference repositories' training recipe: the optimizer (their SGD, or AdamW) over
-parameter groups (no weight decay on 1-D parameters, TSN/TSM's 5x/10x learning rate for a new
-classifier), partial BN and linear learning-rate scaling."""
+parameter groups under each reference's policy (`train.param_policy`: biases, BatchNorm and
+classifiers treated as its script treats them), partial BN and linear learning-rate scaling."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
+from ..core.errors import UserError
 from ..plan.plan import Plan
-from ..plan.schema import TrainSpec
+from ..plan.schema import TSN_POLICIES, TrainSpec
+
+Rates = dict[int, tuple[float, bool]]
+"""id(parameter) -> (lr multiplier, weight decay applies)."""
 
 
 def effective_lr(train: TrainSpec) -> float:
@@ -35,20 +41,68 @@ def apply_partial_bn(model: nn.Module) -> None:
             param.requires_grad_(False)
 
 
-def parameter_groups(model: nn.Module, plan: Plan) -> list[dict]:
-    """SGD groups keyed by (weight decay, lr multiplier): weight decay on weights only (no decay
-    on BatchNorm parameters and biases), and `train.fc_lr_mult` for the weight and bias of
-    the classifier the method names. Each group's `lr_mult` is kept for the logs."""
+def classifier_rates(model: nn.Module, plan: Plan) -> Rates:
+    """Policies uniform and ibm: lr x1 but `train.fc_lr_mult` for the weight and bias of the
+    classifier the method names; weight decay on weights only (uniform: no decay on biases and
+    norms), or on every parameter (ibm: IBM's train.py hands `model.parameters()` to SGD)."""
     train = plan.spec.train
     fc = model.get_submodule(plan.method.classifier)
     special = {id(fc.weight): train.fc_lr_mult[0]}
     if fc.bias is not None:
         special[id(fc.bias)] = train.fc_lr_mult[1]
+    decay_all = train.param_policy == "ibm"
+    return {id(param): (special.get(id(param), 1.0), decay_all or param.ndim > 1)
+            for param in model.parameters()}
+
+
+def tsn_rates(model: nn.Module, plan: Plan) -> Rates:
+    """Policies tsn and tsn_fc5: TSN's `get_optim_policies` (TSM, PAN, MIE-Net ops/models.py;
+    GST main.py), which sorts parameters by the kind of layer that holds them, in module order.
+    Conv weights x1, decayed; conv biases x2, not decayed; the first conv x
+    `method.first_conv_lr_mult` (bias twice that); BatchNorm x1, not decayed; linear layers as
+    convs under tsn, x5 weight and x10 (undecayed) bias under tsn_fc5, every one of them, not
+    only the classifier (PAN's VAP layers too). A parameter held directly by a container (MIE-Net's
+    fusion weights) is in none of these lists, so the references never update it: it is left
+    out here too. Another kind of layer with parameters is refused, as the references refuse it."""
+    train = plan.spec.train
+    linear = (5.0, 10.0) if train.param_policy == "tsn_fc5" else (1.0, 2.0)
+    rates: Rates = {}
+    convs = 0
+    for name, module in model.named_modules():
+        if isinstance(module, _BatchNorm):
+            rates.update({id(param): (1.0, False) for param in module.parameters()})
+            continue
+        if isinstance(module, _ConvNd):
+            convs += 1
+            first = plan.method.first_conv_lr_mult if convs == 1 else 1.0
+            weight, bias = first, 2 * first
+        elif isinstance(module, nn.Linear):
+            weight, bias = linear
+        else:
+            if not module._modules and any(True for _ in module.parameters(recurse=False)):
+                raise UserError(f"{plan.source}: field 'train.param_policy': '{train.param_policy}' "
+                                f"has a rule for conv, linear and BatchNorm layers only (TSN's "
+                                f"get_optim_policies), but '{name}' is a {type(module).__name__}; "
+                                f"use 'uniform' or 'ibm'")
+            continue
+        rates[id(module.weight)] = (weight, True)
+        if module.bias is not None:
+            rates[id(module.bias)] = (bias, False)
+    return rates
+
+
+def parameter_groups(model: nn.Module, plan: Plan) -> list[dict]:
+    """SGD groups keyed by (weight decay, lr multiplier), in parameter order, from the rates of
+    `train.param_policy` (docs/protocols.md#91-optimizer-parameter-groups); frozen parameters
+    (partial BN) stay out, as the references leave them out. Each group's `lr_mult` is kept for
+    the schedule and the logs."""
+    train = plan.spec.train
+    rates = (tsn_rates if train.param_policy in TSN_POLICIES else classifier_rates)(model, plan)
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
     for param in model.parameters():
-        if param.requires_grad:
-            decay = train.weight_decay if param.ndim > 1 else 0.0
-            groups.setdefault((decay, special.get(id(param), 1.0)), []).append(param)
+        if param.requires_grad and id(param) in rates:
+            mult, decayed = rates[id(param)]
+            groups.setdefault((train.weight_decay if decayed else 0.0, mult), []).append(param)
     lr = effective_lr(train)
     return [{"params": params, "weight_decay": decay, "lr": lr * mult, "lr_mult": mult}
             for (decay, mult), params in groups.items()]

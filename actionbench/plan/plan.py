@@ -108,6 +108,14 @@ class Plan:
         return self.protocol.test_frames * self.method.frames_per_segment
 
     @property
+    def input_size(self) -> int:
+        """Side of one test view, on which cost is measured: the test crop (eval.input_size,
+        default data.input_size). TSM's and IBM's full-resolution rows train on 224 crops and
+        score 256 ones, so their GFLOPs per view are those of a 256 x 256 view. The network is
+        built for data.input_size (`build_context`), which networks with position tables need."""
+        return self.protocol.input_size
+
+    @property
     def name(self) -> str:
         return self.spec.name
 

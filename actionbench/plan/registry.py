@@ -164,6 +164,11 @@ class Method:
     """True when the method is rebuilt from a description, without the authors' code."""
     classifier: str = "head.fc"
     """Dotted name of the layer that produces the logits (its learning rate can differ)."""
+    first_conv_lr_mult: float = 1.0
+    """The lr multiplier of the network's first convolution under `train.param_policy` tsn or
+    tsn_fc5 (its bias: twice it). TSN-derived code gives 5 where that conv reads another input
+    than RGB: PAN's and MIE-Net's `Lite` modality, whose first conv is the PA layer's
+    (zhang-can/PAN-PyTorch@2d96513b11cf:ops/models.py get_optim_policies)."""
     order_sensitive: bool = True
     """False for a network blind to frame order by design (TSN's average consensus)."""
     published: tuple[PublishedCost, ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
 TrainRule = Literal["tile", "tsm", "ibm"]
 TestRule = Literal["even", "tsm_twice", "ibm_offsets", "tsn_val", "linspace"]
@@ -18,6 +18,11 @@ TrainCrop = Literal["random_resized", "tsn_multiscale", "ibm_scale_jitter"]
 CropRule = Literal["edges", "tsm", "ibm"]
 """The frame and crop rules a protocol chooses from (docs/protocols.md: what each reference
 does, with its file); data/sampling.py, crops.py and transforms.py implement them."""
+ParamPolicy = Literal["uniform", "ibm", "tsn", "tsn_fc5"]
+"""How SGD treats each parameter, as each reference's training script groups them
+(docs/protocols.md#91-optimizer-parameter-groups); engine/recipe.py implements them."""
+TSN_POLICIES: frozenset[str] = frozenset({"tsn", "tsn_fc5"})
+"""The policies that set every linear layer's lr themselves (so `fc_lr_mult` stays [1, 1])."""
 
 
 class StrictModel(BaseModel):
@@ -131,9 +136,15 @@ class TrainSpec(StrictModel):
                                              "(CUDA, several processes)")
     partial_bn: bool = Field(False, description="TSN's partial BN: freeze the statistics and affine "
                                                 "parameters of every BatchNorm but the first")
+    param_policy: ParamPolicy = Field(
+        "uniform", json_schema_extra=ADDED_LATER,
+        description="SGD groups: uniform (fc_lr_mult on the classifier; biases, norms undecayed), "
+                    "ibm (all alike, all decayed), tsn (GST: biases x2 lr; biases, BatchNorm "
+                    "undecayed), tsn_fc5 (TSM, PAN, MIE-Net: tsn, linear layers x5, their biases x10)")
     fc_lr_mult: tuple[PositiveFloat, PositiveFloat] = Field(
         (1.0, 1.0), description="lr multipliers of the classifier's weight and bias; [5, 10] is "
-                                "TSN/TSM's recipe for a new classifier on a pretrained backbone")
+                                "TSN/TSM's recipe for a new classifier on a pretrained backbone "
+                                "(param_policy tsn_fc5 sets it: keep [1, 1] there and under tsn)")
     warmup_epochs: float = Field(0, ge=0, description="linear lr warm-up over the first epochs "
                                                       "(fractional allowed), times the schedule")
     lr_scaling: Literal["none", "linear"] = Field(
@@ -143,6 +154,19 @@ class TrainSpec(StrictModel):
     checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N iterations "
                                                        "(0: at epoch ends only)")
     seed: int = Field(0, description="seed for weights, sampling and augmentation")
+
+    @field_validator("fc_lr_mult")
+    @classmethod
+    def _policy_sets_linear_rates(cls, value: tuple[float, float], info: ValidationInfo
+                                  ) -> tuple[float, float]:
+        """Under the TSN policies the policy gives every linear layer its lr (the classifier is
+        one of them), so a second multiplier would be ambiguous."""
+        policy = info.data.get("param_policy")
+        if policy in TSN_POLICIES and tuple(value) != (1.0, 1.0):
+            raise ValueError(f"param_policy '{policy}' sets the lr of every linear layer, the "
+                             f"classifier's included (tsn: x1 weight, x2 bias; tsn_fc5: x5, x10); "
+                             f"expected [1, 1]")
+        return value
 
     @field_validator("amp", mode="before")
     @classmethod

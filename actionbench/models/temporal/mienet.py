@@ -35,7 +35,7 @@ from ...plan.registry import BuildContext, KeyConvention, register_method
 from ..recognizer2d import build_resnet, recognizer_2d
 from ..reference_keys import PA_RULES
 from .dptam import MIENET_DPTAM_RULES, MIENET_UNUSED, insert_dptam
-from .pan import FRAMES_PER_SEGMENT, PersistenceStem, widen_first_conv
+from .pan import FRAMES_PER_SEGMENT, LITE_FIRST_CONV_LR_MULT, PersistenceStem, widen_first_conv
 
 MIENET = KeyConvention("li-stu-998/MIE-Net", rules=(
     *PA_RULES,
@@ -59,7 +59,7 @@ class AdaptiveFusionStem(PersistenceStem):
 
 
 @register_method("mienet", family="2D", frames_per_segment=FRAMES_PER_SEGMENT,
-                 docs="docs/methods/mienet.md",
+                 first_conv_lr_mult=LITE_FIRST_CONV_LR_MULT, docs="docs/methods/mienet.md",
                  description="MIE-Net: adaptive fusion of RGB and persistence-of-appearance "
                              "maps (4 frames per segment), DPTAM in every block",
                  checkpoints=(MIENET,))

@@ -52,6 +52,10 @@ PAN_REPOSITORY = KeyConvention("zhang-can/PAN-PyTorch", rules=(
 FRAMES_PER_SEGMENT = 4
 """PAN's m: consecutive frames per segment, giving m - 1 = 3 PA maps (PAN-PyTorch main.py
 data_length = 4; docs/methods/pan.md#what-it-is)."""
+LITE_FIRST_CONV_LR_MULT = 5.0
+"""TSN's policy gives the first conv x5 (bias x10) for PAN's and MIE-Net's `Lite` modality
+(zhang-can/PAN-PyTorch@2d96513b11cf, li-stu-998/MIE-Net@8100e30530c3: ops/models.py
+get_optim_policies); that conv is the PA layer's, the first in module order here as there."""
 PA_FEATURES = 8
 PA_EPS = 1e-6
 """Added to the feature difference before the norm, as `nn.PairwiseDistance` does."""
@@ -165,7 +169,7 @@ class VAPHead(nn.Module):
 
 @register_method(
     "pan", family="2D", options=PANOptions, min_frames=2, frames_per_segment=FRAMES_PER_SEGMENT,
-    docs="docs/methods/pan.md",
+    first_conv_lr_mult=LITE_FIRST_CONV_LR_MULT, docs="docs/methods/pan.md",
     description="PAN_Lite: RGB + persistence-of-appearance maps (4 frames per segment) in a "
                 "6-channel TSM ResNet, VAP head",
     checkpoints=(PAN_REPOSITORY,),

@@ -155,6 +155,22 @@ def test_a_run_killed_mid_epoch_resumes_to_the_weights_and_metrics_of_an_uninter
         assert resumed_metrics[key] == metrics[key], key
 
 
+def test_loader_workers_and_the_evaluation_interval_leave_the_weights_unchanged(
+        write_yaml, synth_root, tmp_path):
+    """Each sample's augmentation has its own seed and every epoch reseeds, so neither the worker
+    processes nor an evaluation pass between epochs shift the training run's random streams."""
+    base = dict(data__root=str(synth_root), train__epochs=2, train__batch_size=4, train__dropout=0.3)
+    runs = [train_to_the_end(load_plan(write_yaml, data__workers=workers, eval__interval=interval, **base),
+                             tmp_path / f"w{workers}i{interval}")
+            for workers, interval in ((0, 2), (2, 1))]
+    (weights, metrics, lines), (other_weights, other_metrics, other_lines) = runs
+    assert ["top1" in line for line in lines] == [False, True]
+    assert ["top1" in line for line in other_lines] == [True, True]
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, other_weights[name]), name
+    assert (metrics["top1"], metrics["train_loss"]) == (other_metrics["top1"], other_metrics["train_loss"])
+
+
 def test_an_interrupted_checkpoint_write_leaves_the_previous_file_alone(tmp_path, monkeypatch):
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -87,6 +87,10 @@ def test_flip_applies_the_setting_to_the_catalog_rule(flip, mapped, expected):
     ({"eval__frames": 8}, "eval.frames", "'tsm' is built for the 4 segments it trains on"),
     ({"model__method": "s3d", "model__backbone": None, "data__frames": 16, "eval__frames": 8},
      "eval.frames", "needs at least 14 frames, got 8"),
+    ({"model__method": "timesformer", "model__backbone": None, "eval__input_size": 64,
+      "eval__scale_size": 64}, "eval.input_size",
+     "'timesformer' is built for the 32x32 crop it trains on (data.input_size; its position "
+     "tables are sized for it) and cannot test 64x64"),
     ({"eval__sampling": "dense", "eval__test_rule": "tsm_twice", "eval__clips": 2},
      "eval.test_rule", "does not apply to dense sampling"),
     ({"data__train_crop": "ibm_scale_jitter", "data__scale_range": [28, 40]}, "data.scale_range",
@@ -96,6 +100,12 @@ def test_protocols_that_cannot_run_name_the_file_and_field(overrides, field, fra
     with pytest.raises(UserError) as error:
         resolve(tiny_experiment(**overrides), "row.yaml")
     assert f"row.yaml: field '{field}'" in str(error.value) and fragment in str(error.value)
+
+
+def test_a_network_sized_for_its_crop_may_name_that_crop_as_the_test_crop():
+    plan = resolve(tiny_experiment(model__method="videomae", model__backbone=None,
+                                   eval__input_size=32), "row.yaml")
+    assert plan.input_size == 32
 
 
 def test_a_reversed_scale_range_is_refused_by_the_schema():

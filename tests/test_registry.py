@@ -106,6 +106,22 @@ def test_a_longer_test_clip_runs_exactly_on_networks_that_take_any_clip_length(c
                 model(clips(method, longer))
 
 
+def test_another_test_crop_runs_exactly_on_networks_that_take_any_size(case):
+    """eval.input_size may differ from data.input_size for `any_size` methods only, so they
+    must run on a crop of another side; a network with position tables sized for its training
+    crop (TimeSformer, VideoMAE, MViT) must refuse one. 32 more pixels: one step of the largest
+    stride here (MViT's 32), so the larger crop is a valid input for every network."""
+    method, item = case
+    larger = ContractInput(item.backbone, item.frames, item.size + 32, item.options)
+    model = build(method, item).eval()
+    with torch.no_grad():
+        if method.any_size:
+            assert model(clips(method, larger)).shape == (2, CLASSES)
+        else:
+            with pytest.raises((ValueError, RuntimeError)):
+                model(clips(method, larger))
+
+
 @pytest.mark.parametrize("method, published", PUBLISHED,
                          ids=[f"{m.name}-{p.setting.describe()}" for m, p in PUBLISHED])
 def test_cost_equals_the_published_figure(method, published):

@@ -112,7 +112,8 @@ class Plan:
         """Side of one test view, on which cost is measured: the test crop (eval.input_size,
         default data.input_size). TSM's and IBM's full-resolution rows train on 224 crops and
         score 256 ones, so their GFLOPs per view are those of a 256 x 256 view. The network is
-        built for data.input_size (`build_context`), which networks with position tables need."""
+        built for data.input_size (`build_context`), which networks with position tables need
+        (`protocol_problem` refuses another test crop for them)."""
         return self.protocol.input_size
 
     @property

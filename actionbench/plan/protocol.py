@@ -133,6 +133,12 @@ def protocol_problem(spec: ExperimentSpec, method: Method) -> tuple[str, str] | 
         return "eval.frames", (f"method '{method.name}' is built for the {data.frames} segments it "
                                f"trains on (data.frames) and cannot test {test_frames}; only "
                                f"networks that take any clip length can (e.g. tsn, i3d)")
+    if protocol.input_size != data.input_size and not method.any_size:
+        return "eval.input_size", (f"method '{method.name}' is built for the {data.input_size}x"
+                                   f"{data.input_size} crop it trains on (data.input_size; its "
+                                   f"position tables are sized for it) and cannot test "
+                                   f"{protocol.input_size}x{protocol.input_size}; only networks "
+                                   f"that take any size can (e.g. tsm, swin3d)")
     if test_frames < method.min_frames:
         return "eval.frames", (f"method '{method.name}' needs at least {method.min_frames} frames, "
                                f"got {test_frames}")

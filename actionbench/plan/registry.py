@@ -160,6 +160,12 @@ class Method:
     can be tested on more segments than it was trained on (eval.frames). TSM's shift, TAM,
     GST, ... are built for one segment count and refuse another; the registry's contract test
     holds every method to its flag."""
+    any_size: bool = True
+    """False when parameters are sized for the training crop (data.input_size): the position
+    tables of TimeSformer, VideoMAE and MViT hold one entry per patch of that crop, so another
+    test crop (eval.input_size) does not fit them. Networks that pool globally (every CNN here,
+    Swin3D's padded windows with a relative bias per window offset) take any size; the
+    registry's contract test holds every method to its flag."""
     reconstructed: bool = False
     """True when the method is rebuilt from a description, without the authors' code."""
     classifier: str = "head.fc"

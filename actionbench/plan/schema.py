@@ -199,7 +199,8 @@ class EvalSpec(StrictModel):
                     "ten_crop), tsm or ibm (quarter steps, as each reference places them)")
     input_size: PositiveInt | None = Field(
         None, json_schema_extra=ADDED_LATER,
-        description="test crop side; default data.input_size (TSM's full-resolution test: 256)")
+        description="test crop side; default data.input_size (TSM's full-resolution test: 256); "
+                    "only for methods that take any size")
     scale_size: PositiveInt | None = Field(
         None, json_schema_extra=ADDED_LATER,
         description="test short side; default data.scale_size, else the test crop * 256 / 224")

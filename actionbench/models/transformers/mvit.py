@@ -119,7 +119,7 @@ parameters never get a gradient, in torchvision's network as in the reference's.
 
 
 @register_method("mvit", family="transformer", backbones=tuple(VARIANTS), min_frames=TEMPORAL_STRIDE,
-                 docs="docs/methods/mvit.md", classifier="head.1", published=PUBLISHED,
+                 any_size=False, docs="docs/methods/mvit.md", classifier="head.1", published=PUBLISHED,
                  checkpoints=CHECKPOINTS, contract_inputs=CONTRACT_INPUTS,
                  description="MViT (torchvision mvit_v2_s, mvit_v1_b): multiscale attention "
                              "with pooled queries, keys and values")

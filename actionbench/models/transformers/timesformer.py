@@ -167,7 +167,7 @@ PUBLISHED = (
 )
 
 
-@register_method("timesformer", family="transformer", options=TimeSformerOptions,
+@register_method("timesformer", family="transformer", any_size=False, options=TimeSformerOptions,
                  backbones=("vit_b_16",), docs="docs/methods/timesformer.md", classifier="head",
                  published=PUBLISHED, checkpoints=CHECKPOINTS,
                  contract_inputs=(ContractInput.of("vit_b_16", frames=4, size=32),),

@@ -130,7 +130,7 @@ CONTRACT_INPUT = ContractInput.of("vit_b_16", frames=4, size=16)
 """Two tubelets of one 16x16 patch: the smallest input on which attention sees time."""
 
 
-@register_method("videomae", family="transformer", options=VideoMAEOptions,
+@register_method("videomae", family="transformer", any_size=False, options=VideoMAEOptions,
                  backbones=("vit_b_16",), min_frames=TUBELET, docs="docs/methods/videomae.md",
                  classifier="head", published=PUBLISHED, checkpoints=CHECKPOINTS,
                  contract_inputs=(CONTRACT_INPUT,),

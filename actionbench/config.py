@@ -122,23 +122,36 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def load_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The file's mapping merged over its `base:` chain (the file wins)."""
+    """The file's mapping merged over its `base:` files (the file wins). `base:` is one path or
+    a list of them, each relative to the declaring file and merged left to right (a later one
+    wins), so a recipe can combine a dataset's settings with a reference's protocol without
+    repeating either; a file reached twice through different parents is no cycle."""
     path = path.resolve()
     if path in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, path))
         raise ConfigError(str(_chain[0]), f"cyclic 'base:' chain: {cycle}", field=BASE_KEY)
     data = read_yaml(path)
     _anchor_flip_label_map(data, path, _chain[0] if _chain else path)
-    base = data.pop(BASE_KEY, None)
+    merged: dict[str, Any] = {}
+    for base_path in _base_paths(data.pop(BASE_KEY, None), path):
+        merged = deep_merge(merged, load_with_bases(base_path, (*_chain, path)))
+    return deep_merge(merged, data)
+
+
+def _base_paths(base: Any, path: Path) -> list[Path]:
+    """The files `base:` names in the file `path`, checked to exist."""
     if base is None:
-        return data
-    if not isinstance(base, str):
-        raise ConfigError(str(path), f"expected a relative file path, got {SHOWN.repr(base)}", field=BASE_KEY)
-    base_path = path.parent / base
-    if not base_path.is_file():
-        raise ConfigError(str(path), f"base file '{base}' not found (looked for {base_path})",
-                          field=BASE_KEY)
-    return deep_merge(load_with_bases(base_path, (*_chain, path)), data)
+        return []
+    names = [base] if isinstance(base, str) else base
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        raise ConfigError(str(path), f"expected a relative file path or a non-empty list of them, "
+                          f"got {SHOWN.repr(base)}", field=BASE_KEY)
+    paths = [path.parent / name for name in names]
+    for name, base_path in zip(names, paths):
+        if not base_path.is_file():
+            raise ConfigError(str(path), f"base file '{name}' not found (looked for {base_path}; a "
+                              f"relative path is relative to this file)", field=BASE_KEY)
+    return paths
 
 
 FLIP_LABEL_MAP = ("data", "flip_label_map")

@@ -108,6 +108,54 @@ def test_missing_and_cyclic_base(write_yaml):
         load_plans([cyclic])
 
 
+def test_a_list_of_bases_merges_left_to_right_then_the_file(write_yaml):
+    """Each entry is relative to the file that declares it: recipes/ssv.yaml names
+    protocol.yaml beside itself, and the experiment names recipes/ssv.yaml from exp/."""
+    write_yaml("data.yaml", {"train": {"epochs": 7, "lr": 0.3, "weight_decay": 1.0e-4},
+                             "data": {"frames": 16}})
+    write_yaml("recipes/protocol.yaml", {"train": {"lr": 0.2, "epochs": 5}})
+    write_yaml("recipes/ssv.yaml", {"base": ["../data.yaml", "protocol.yaml"],
+                                    "train": {"epochs": 3}})
+    spec = tiny_experiment(base=["../recipes/ssv.yaml"])
+    del spec["train"]["epochs"], spec["train"]["lr"], spec["data"]["frames"]
+    (experiment,) = load_plans([write_yaml("exp/a.yaml", spec)])
+    train = experiment.spec.train
+    # weight_decay: data.yaml only; lr: protocol.yaml over data.yaml; epochs: ssv.yaml over both
+    assert (train.weight_decay, train.lr, train.epochs) == (1.0e-4, 0.2, 3)
+    assert experiment.spec.data.frames == 16
+
+
+def test_a_base_reached_twice_is_no_cycle(write_yaml):
+    write_yaml("common.yaml", {"train": {"epochs": 2}})
+    write_yaml("left.yaml", {"base": "common.yaml"})
+    write_yaml("right.yaml", {"base": "common.yaml", "train": {"lr": 0.5}})
+    spec = tiny_experiment(base=["left.yaml", "right.yaml"])
+    del spec["train"]["epochs"], spec["train"]["lr"]
+    (experiment,) = load_plans([write_yaml("a.yaml", spec)])
+    assert (experiment.spec.train.epochs, experiment.spec.train.lr) == (2, 0.5)
+
+
+def test_a_missing_or_cyclic_entry_of_a_base_list(write_yaml):
+    write_yaml("recipes/ok.yaml", {"train": {"epochs": 2}})
+    declaring = write_yaml("recipes/mid.yaml", {"base": ["ok.yaml", "gone.yaml"]})
+    top = write_yaml("a.yaml", tiny_experiment(base=["recipes/mid.yaml"]))
+    with pytest.raises(ConfigError) as error:
+        load_plans([top])
+    assert str(error.value).startswith(f"{declaring}: field 'base': base file 'gone.yaml' not found")
+    write_yaml("x.yaml", {"base": ["ok.yaml", "y.yaml"]})
+    write_yaml("ok.yaml", {})
+    cyclic = write_yaml("y.yaml", {"base": ["x.yaml"]})
+    with pytest.raises(ConfigError, match="cyclic 'base:' chain: .*y.yaml -> .*x.yaml -> .*y.yaml"):
+        load_plans([cyclic])
+
+
+@pytest.mark.parametrize("base", [[], [3], {"a": "b.yaml"}])
+def test_a_base_that_is_no_path_or_list_of_paths(write_yaml, base):
+    path = write_yaml("a.yaml", tiny_experiment(base=base))
+    with pytest.raises(ConfigError, match=f"^{path}: field 'base': expected a relative file path"):
+        load_plans([path])
+
+
 def test_bad_matrix_and_override(write_yaml):
     spec = tiny_experiment()
     spec["matrix"] = {"model.method": []}

@@ -91,19 +91,24 @@ def test_the_named_classifier_produces_the_logits(case):
     assert getattr(fc, "out_features", getattr(fc, "out_channels", None)) == CLASSES
 
 
+def assert_runs_exactly_when(accepted: bool, model: nn.Module, inputs: torch.Tensor) -> None:
+    """A network the plan lets see `inputs` (another clip length or crop than it was built for)
+    scores them; one it refuses fails on them rather than silently reshaping."""
+    with torch.no_grad():
+        if accepted:
+            assert model.eval()(inputs).shape == (2, CLASSES)
+        else:
+            with pytest.raises((ValueError, RuntimeError)):
+                model.eval()(inputs)
+
+
 def test_a_longer_test_clip_runs_exactly_on_networks_that_take_any_clip_length(case):
     """eval.frames is allowed for `any_frames` methods only, so they must run on a clip of
     another length; TSM's shift, TAM, PAN, ... are built for one and must refuse another
     rather than regroup the frames silently."""
     method, item = case
     longer = ContractInput(item.backbone, item.frames + 2, item.size, item.options)
-    model = build(method, item).eval()
-    with torch.no_grad():
-        if method.any_frames:
-            assert model(clips(method, longer)).shape == (2, CLASSES)
-        else:
-            with pytest.raises((ValueError, RuntimeError)):
-                model(clips(method, longer))
+    assert_runs_exactly_when(method.any_frames, build(method, item), clips(method, longer))
 
 
 def test_another_test_crop_runs_exactly_on_networks_that_take_any_size(case):
@@ -113,13 +118,7 @@ def test_another_test_crop_runs_exactly_on_networks_that_take_any_size(case):
     stride here (MViT's 32), so the larger crop is a valid input for every network."""
     method, item = case
     larger = ContractInput(item.backbone, item.frames, item.size + 32, item.options)
-    model = build(method, item).eval()
-    with torch.no_grad():
-        if method.any_size:
-            assert model(clips(method, larger)).shape == (2, CLASSES)
-        else:
-            with pytest.raises((ValueError, RuntimeError)):
-                model(clips(method, larger))
+    assert_runs_exactly_when(method.any_size, build(method, item), clips(method, larger))
 
 
 @pytest.mark.parametrize("method, published", PUBLISHED,

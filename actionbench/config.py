@@ -271,9 +271,10 @@ def resolve(raw: dict[str, Any], source: str, where: str | None = None) -> Plan:
                           f"{unknown_name_message('backbone', backbone, method.accepted_backbones)}",
                           field="model.backbone")
     info = _dataset(spec, where)
-    if spec.data.frames < method.min_frames:
-        raise ConfigError(where, f"method '{method.name}' needs at least {method.min_frames} "
-                          f"frames, got {spec.data.frames}", field="data.frames")
+    for field, frames in (("data.frames", spec.data.frames), ("eval.frames", spec.eval.frames)):
+        if frames is not None and frames < method.min_frames:
+            raise ConfigError(where, f"method '{method.name}' needs at least {method.min_frames} "
+                              f"frames, got {frames}", field=field)
     options = _options(spec, method, where)
     spec = spec.model_copy(update={"model": spec.model.model_copy(
         update={"backbone": backbone, "options": options.model_dump(mode="json")})})

@@ -139,9 +139,6 @@ def protocol_problem(spec: ExperimentSpec, method: Method) -> tuple[str, str] | 
                                    f"position tables are sized for it) and cannot test "
                                    f"{protocol.input_size}x{protocol.input_size}; only networks "
                                    f"that take any size can (e.g. tsm, swin3d)")
-    if test_frames < method.min_frames:
-        return "eval.frames", (f"method '{method.name}' needs at least {method.min_frames} frames, "
-                               f"got {test_frames}")
     problem = rule_problem(test_mode(spec), data.train_rule, evaluation.test_rule, evaluation.clips,
                            method.frames_per_segment)
     if problem is not None:

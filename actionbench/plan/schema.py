@@ -118,8 +118,9 @@ class TrainSpec(StrictModel):
                     "& Hutter), the transformers' recipes' and the 3D smoke rows'")
     lr: PositiveFloat = Field(0.01, description="base learning rate")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (sgd only)")
-    weight_decay: float = Field(5e-4, ge=0, description="weight decay on weights (not on biases or "
-                                                        "norm parameters): L2 for sgd, decoupled for adamw")
+    weight_decay: float = Field(5e-4, ge=0, description="weight decay, L2 for sgd and decoupled "
+                                                        "for adamw, on the parameters "
+                                                        "train.param_policy decays")
     schedule: Literal["step", "cosine"] = Field("step", description="learning-rate schedule")
     lr_steps: list[PositiveInt] = Field(default_factory=lambda: [30, 40, 45],
                                         description="epochs at which a step schedule decays")
